@@ -1,0 +1,72 @@
+// Dates as writers type them (2026-11-26, 2026-11-26T08:00, or with an offset) become exact instants.
+
+const DATE_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+export const DATE_HINT = 'expected a date like 2026-11-26 or 2026-11-26T08:00:00+01:00';
+
+/** The offset of `timeZone` from UTC at `instant`, in minutes (Europe/Berlin in November: 60). */
+function zoneOffsetMinutes(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(instant));
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    Number(parts.find((entry) => entry.type === type)?.value);
+  const asUtc = Date.UTC(
+    part('year'),
+    part('month') - 1,
+    part('day'),
+    part('hour'),
+    part('minute'),
+    part('second'),
+  );
+  return Math.round((asUtc - instant) / 60_000);
+}
+
+/**
+ * Parses a front-matter date. Without an offset the time is wall-clock time in `timeZone` (midnight for a bare
+ * date), so "2026-11-26" means the 26th where the writer lives, not in UTC. Returns undefined when invalid.
+ */
+export function parseDate(text: string, timeZone: string): Date | undefined {
+  const match = DATE_PATTERN.exec(text.trim());
+  if (match === null) return undefined;
+  const [, year, month, day, hour = '0', minute = '0', second = '0', offset] = match;
+  const fields = [year, month, day, hour, minute, second].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [y, mo, d, h, mi, s] = fields;
+  const wallClock = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(wallClock);
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
+    return undefined;
+  if (offset === 'Z') return new Date(wallClock);
+  if (offset !== undefined) {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const minutes = Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6));
+    return new Date(wallClock - sign * minutes * 60_000);
+  }
+  // Two passes settle the offset around daylight-saving changes.
+  const first = wallClock - zoneOffsetMinutes(wallClock, timeZone) * 60_000;
+  return new Date(wallClock - zoneOffsetMinutes(first, timeZone) * 60_000);
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}

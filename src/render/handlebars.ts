@@ -1,0 +1,130 @@
+// The one door to Handlebars: the email and the web pages compile every template through here.
+
+import Handlebars from 'handlebars';
+import { KurierError } from '../error.ts';
+
+/** A helper as Handlebars calls it: the template's arguments, then Handlebars' options object. */
+export type TemplateHelper = (...args: never[]) => unknown;
+
+export interface TemplateOptions {
+  /** Where the source came from, for error messages ("templates/email.mjml.hbs"). */
+  readonly file?: string;
+  /** Output `{{x}}` as is; for plain text, where HTML escaping would turn `&` into `&amp;` in URLs. */
+  readonly noEscape?: boolean;
+  /** Partial sources by name, for `{{> name}}`. */
+  readonly partials?: Readonly<Record<string, string>>;
+  readonly helpers?: Readonly<Record<string, TemplateHelper>>;
+}
+
+export type Template = (data: unknown) => string;
+
+/**
+ * Text to copy verbatim, or a field to fill per render. Text never passes the Handlebars parser,
+ * so `{{` in an article is just text.
+ */
+export type Segment = string | { readonly field: string };
+
+/** HTML-escapes exactly as `{{x}}` does (also `=` and backtick), so both paths give the same bytes. */
+export function escapeHtml(value: string): string {
+  return Handlebars.Utils.escapeExpression(value);
+}
+
+/**
+ * Compiles a template in strict mode: a misspelt `{{artcle.title}}` throws TEMPLATE_INVALID with its line
+ * instead of rendering nothing. Helpers and partials live in an isolated environment, never the global one.
+ */
+export function compileTemplate(source: string, options: TemplateOptions = {}): Template {
+  const env = Handlebars.create();
+  const file = options.file;
+  const compileOptions = { strict: true, noEscape: options.noEscape === true };
+  for (const [name, partial] of Object.entries(options.partials ?? {})) {
+    checkSyntax(partial, `partial "${name}"`, file);
+    env.registerPartial(name, env.compile(partial, compileOptions));
+  }
+  for (const [name, helper] of Object.entries(options.helpers ?? {})) {
+    env.registerHelper(name, helper as Handlebars.HelperDelegate);
+  }
+  checkSyntax(source, 'template', file);
+  const template = env.compile(source, compileOptions);
+  return (data) => {
+    try {
+      return template(data);
+    } catch (error) {
+      if (error instanceof KurierError) throw error;
+      throw new KurierError('TEMPLATE_INVALID', `${messageOf(error)}. Fix the template.`, {
+        ...(file === undefined ? {} : { file }),
+        ...lineOf(error),
+        cause: error,
+      });
+    }
+  };
+}
+
+/**
+ * Builds a template from segments as a Handlebars AST (a ContentStatement per text, an escaped or raw
+ * MustacheStatement per field), so text is never parsed. Fields are read as `values[field]`; a missing one
+ * renders as "". Field names reach the compiled code only as quoted string literals.
+ */
+export function compileTemplateFromSegments(
+  segments: readonly Segment[],
+  options: { readonly noEscape?: boolean } = {},
+): (values: Readonly<Record<string, string>>) => string {
+  const escaped = options.noEscape !== true;
+  const body = segments.map((segment): hbs.AST.Statement =>
+    typeof segment === 'string' ? contentStatement(segment) : fieldStatement(segment.field, escaped),
+  );
+  const program: hbs.AST.Program = { type: 'Program', body, blockParams: [], loc: NO_LOCATION };
+  // Not strict: the Program is built here and every field is a two-part path, never a helper call.
+  const template = Handlebars.create().compile(program, { noEscape: !escaped });
+  return (values) => template({ values });
+}
+
+const NO_LOCATION: hbs.AST.SourceLocation = {
+  source: '',
+  start: { line: 1, column: 0 },
+  end: { line: 1, column: 0 },
+};
+const NO_STRIP: hbs.AST.StripFlags = { open: false, close: false };
+
+function contentStatement(value: string): hbs.AST.ContentStatement {
+  return { type: 'ContentStatement', value, original: NO_STRIP, loc: NO_LOCATION };
+}
+
+function fieldStatement(field: string, escaped: boolean): hbs.AST.MustacheStatement {
+  const path: hbs.AST.PathExpression = {
+    type: 'PathExpression',
+    data: false,
+    depth: 0,
+    parts: ['values', field],
+    // Handlebars reads `original` to decide whether a path is scoped (`this.x`, `../x`); keep it neutral.
+    original: 'values.field',
+    loc: NO_LOCATION,
+  };
+  const hash: hbs.AST.Hash = { type: 'Hash', pairs: [], loc: NO_LOCATION };
+  return { type: 'MustacheStatement', path, params: [], hash, escaped, strip: NO_STRIP, loc: NO_LOCATION };
+}
+
+/** Handlebars compiles lazily, on the first render; parse now so a typo fails the build, not a send. */
+function checkSyntax(source: string, what: string, file: string | undefined): void {
+  try {
+    Handlebars.parseWithoutProcessing(source);
+  } catch (error) {
+    throw new KurierError('TEMPLATE_INVALID', `The ${what} does not parse: ${messageOf(error)}`, {
+      ...(file === undefined ? {} : { file }),
+      ...lineOf(error),
+      cause: error,
+    });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+}
+
+/** Handlebars puts the line in `lineNumber` (runtime) or only in the message (parse errors). */
+function lineOf(error: unknown): { line?: number } {
+  const fromProperty = (error as { lineNumber?: unknown } | null)?.lineNumber;
+  if (typeof fromProperty === 'number') return { line: fromProperty };
+  const fromMessage = /\bon line (\d+)/.exec(messageOf(error))?.[1];
+  return fromMessage === undefined ? {} : { line: Number(fromMessage) };
+}

@@ -1,0 +1,96 @@
+// Site + articles → the web pages: out/index.html and out/<slug>/index.html, the pages feed entries link to.
+
+import type { Article, OutputFile, Site } from '../model.ts';
+import { planFeedLinks } from './feed-links.ts';
+import { compileTemplate } from './handlebars.ts';
+import { joinNames, planStrings } from './strings.ts';
+
+export interface PageTemplates {
+  readonly article: string;
+  readonly index: string;
+  readonly partials: Readonly<Record<string, string>>;
+  readonly stylesheet: string;
+}
+
+interface ShownDate {
+  readonly iso: string;
+  readonly text: string;
+}
+
+/** `</script>` inside JSON-LD would end the script element early; `<` as \u003c keeps the JSON identical. */
+function renderJsonLd(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+export function* renderPages(
+  site: Site,
+  articles: readonly Article[],
+  templates: PageTemplates,
+): Generator<OutputFile> {
+  const strings = planStrings(site.language);
+  const dateFormat = new Intl.DateTimeFormat(site.language, { dateStyle: 'long', timeZone: site.timeZone });
+  const showDate = (date: Date): ShownDate => ({ iso: date.toISOString(), text: dateFormat.format(date) });
+  const links = planFeedLinks(site);
+  const feeds = [links.atom, links.rss, links.json];
+  const locale = site.language.replace('-', '_');
+  const partials = templates.partials;
+  const articlePage = compileTemplate(templates.article, { partials });
+  const indexPage = compileTemplate(templates.index, { partials });
+  const authorsOf = (article: Article) =>
+    joinNames(
+      article.authors.map((author) => author.name),
+      strings,
+    );
+
+  yield {
+    path: 'index.html',
+    content: indexPage({
+      site,
+      strings,
+      feeds,
+      locale,
+      root: '',
+      entries: articles.map((article) => ({
+        title: article.title,
+        href: article.path,
+        lang: article.lang,
+        summary: article.summary,
+        authors: authorsOf(article),
+        published: showDate(article.published),
+      })),
+    }),
+  };
+  yield { path: 'style.css', content: templates.stylesheet };
+
+  for (const article of articles) {
+    const jsonLd = {
+      '@context': 'https://schema.org',
+      '@type': 'Article',
+      headline: article.title,
+      description: article.summary,
+      inLanguage: article.lang,
+      datePublished: article.published.toISOString(),
+      dateModified: article.updated.toISOString(),
+      author: article.authors.map((author) => ({ '@type': 'Person', name: author.name, url: author.uri })),
+      image: article.image?.url,
+      mainEntityOfPage: article.url,
+      keywords: article.tags.join(', ') || undefined,
+    };
+    yield {
+      path: `${article.path}index.html`,
+      content: articlePage({
+        site,
+        strings,
+        feeds,
+        locale,
+        root: '../'.repeat(article.path.split('/').length - 1),
+        article,
+        authors: authorsOf(article),
+        published: showDate(article.published),
+        updated: showDate(article.updated),
+        wasUpdated: article.updated.getTime() !== article.published.getTime(),
+        jsonLd: renderJsonLd(jsonLd),
+      }),
+    };
+  }
+}
