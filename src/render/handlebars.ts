@@ -70,8 +70,9 @@ export function compileTemplateFromSegments(
   options: { readonly noEscape?: boolean } = {},
 ): (values: Readonly<Record<string, string>>) => string {
   const escaped = options.noEscape !== true;
-  const body = segments.map((segment): hbs.AST.Statement =>
-    typeof segment === 'string' ? contentStatement(segment) : fieldStatement(segment.field, escaped),
+  const body = segments.map(
+    (segment): hbs.AST.Statement =>
+      typeof segment === 'string' ? contentStatement(segment) : fieldStatement(segment.field, escaped),
   );
   const program: hbs.AST.Program = { type: 'Program', body, blockParams: [], loc: NO_LOCATION };
   // Not strict: the Program is built here and every field is a two-part path, never a helper call.
