@@ -70,3 +70,13 @@ export function isTimeZone(name: string): boolean {
     return false;
   }
 }
+
+/** "2026-11-26T09:30:00+01:00": the instant as wall-clock time in `timeZone`, as a writer would type it. */
+export function formatLocalDate(date: Date, timeZone: string): string {
+  const offset = zoneOffsetMinutes(date.getTime(), timeZone);
+  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  const sign = offset < 0 ? '-' : '+';
+  const hours = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+  const minutes = String(Math.abs(offset) % 60).padStart(2, '0');
+  return `${local}${sign}${hours}:${minutes}`;
+}

@@ -101,7 +101,8 @@ function fieldStatement(field: string, escaped: boolean): hbs.AST.MustacheStatem
     original: 'values.field',
     loc: NO_LOCATION,
   };
-  const hash: hbs.AST.Hash = { type: 'Hash', pairs: [], loc: NO_LOCATION };
+  // No hash at all, as the parser leaves it for `{{a.b}}`: even an empty one makes Handlebars call a helper.
+  const hash = undefined as unknown as hbs.AST.Hash;
   return { type: 'MustacheStatement', path, params: [], hash, escaped, strip: NO_STRIP, loc: NO_LOCATION };
 }
 

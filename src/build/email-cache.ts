@@ -1,0 +1,54 @@
+// The build's cache of compiled emails: an MJML compile costs milliseconds, so an unchanged article is
+// compiled once and then read back by the hash of everything that went into it.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CompiledEmail } from '../email/compile.ts';
+import type { EmailTemplates } from '../email/read-templates.ts';
+import type { Article, Site } from '../model.ts';
+
+/** Bumped whenever the email code changes what it makes from the same input. */
+const CACHE_FORMAT = 1;
+
+export function planEmailCacheKey(
+  site: Site,
+  article: Article,
+  templates: EmailTemplates,
+  compiler: string,
+): string {
+  const { sourcePath: _site, ...siteFields } = site;
+  const { sourcePath: _article, sourceLines: _lines, ...articleFields } = article;
+  return createHash('sha256')
+    .update(
+      JSON.stringify({ format: CACHE_FORMAT, compiler, site: siteFields, article: articleFields, templates }),
+    )
+    .digest('hex');
+}
+
+export async function readCachedEmail(cacheDir: string, key: string): Promise<CompiledEmail | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(cacheDir, `${key}.json`), 'utf8')) as CompiledEmail;
+  } catch {
+    // A missing or unreadable entry only costs a recompile.
+    return undefined;
+  }
+}
+
+export async function writeCachedEmail(cacheDir: string, key: string, email: CompiledEmail): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const target = path.join(cacheDir, `${key}.json`);
+  const temporary = `${target}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(email));
+  await rename(temporary, target);
+}
+
+/** Drops entries no article uses any more, so the cache does not grow with every edit. */
+export async function pruneEmailCache(cacheDir: string, keep: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(cacheDir).catch(() => []);
+  await Promise.all(
+    names
+      .filter((name) => name.endsWith('.json') && !keep.has(name.slice(0, -'.json'.length)))
+      .map((name) => rm(path.join(cacheDir, name), { force: true })),
+  );
+}

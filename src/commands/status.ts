@@ -1,0 +1,80 @@
+// `kurier status [slug]`: what the send journals say: who has the newsletter, who not yet, whether a send runs.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { KurierError } from '../error.ts';
+import { mergeEnv, readEnvFile } from '../send/env.ts';
+import { readJournal } from '../send/journal.ts';
+import { planResume } from '../send/plan.ts';
+import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
+import type { Command, Io } from './command.ts';
+import { planPaths } from './paths.ts';
+
+const number = new Intl.NumberFormat('en-US');
+
+async function readLockHolder(dir: string): Promise<string | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(path.join(dir, LOCK_FILE), 'utf8')) as {
+      pid?: number;
+      startedAt?: string;
+    };
+    return `a send is running or was killed (pid ${owner.pid ?? '?'}, since ${owner.startedAt ?? '?'}); publish takes over a dead run's lock by itself`;
+  } catch {
+    return undefined;
+  }
+}
+
+async function printSend(io: Io, dir: string, meta: SendMeta): Promise<void> {
+  const replay = await readJournal(path.join(dir, JOURNAL_FILE), meta.total);
+  const plan = planResume(replay.states, 'resend');
+  const { done } = plan;
+  io.out(`${meta.slug}  "${meta.title}"`);
+  io.out(
+    `  list frozen ${meta.frozenAt}: ${number.format(meta.total)} recipients from ${meta.subscribers}` +
+      ` (left out: ${number.format(meta.list.invalid)} invalid, ${number.format(meta.list.duplicates)} duplicate,` +
+      ` ${number.format(meta.list.inactive)} unsubscribed or bounced, ${number.format(meta.list.suppressed)} suppressed)`,
+  );
+  io.out(
+    `  sent ${number.format(done.sent)}, rejected ${number.format(done.rejected)}, deferred ${number.format(done.deferred)},` +
+      ` unknown ${number.format(done.attempting)}, skipped ${number.format(done.skipped)}, pending ${number.format(done.pending)}`,
+  );
+  if (replay.lastAt !== undefined) io.out(`  last record ${new Date(replay.lastAt).toISOString()}`);
+  const holder = await readLockHolder(dir);
+  if (holder !== undefined) io.out(`  ${holder}`);
+  const open = done.pending + done.deferred + done.attempting;
+  if (open > 0 && holder === undefined)
+    io.out(`  ${number.format(open)} to go: run kurier publish ${meta.slug}`);
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'Show how far the newsletter sends got (from the send journal)',
+  help: `Usage: kurier status [slug] [--state DIR]
+
+Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
+deferred, unknown (the run stopped while their message was on the way), skipped and pending,
+and whether a send is running. Reads only the private state folder; sends nothing.
+
+Options:
+  --state DIR   private state folder (default: .kurier, or KURIER_STATE_DIR)
+  -h, --help    show this help`,
+  options: { state: { type: 'string' } },
+  allowPositionals: true,
+  async run(values, positionals, context) {
+    if (positionals.length > 1)
+      throw new KurierError('USAGE', 'give at most one slug: kurier status [slug].');
+    const env = mergeEnv(await readEnvFile(context.root), context.env);
+    const { stateDir } = planPaths({ root: context.root, env }, values);
+    const slug = positionals[0];
+    const sends = (await readSends(stateDir)).filter((send) => slug === undefined || send.meta.slug === slug);
+    if (sends.length === 0) {
+      context.io.out(
+        slug === undefined ? 'No newsletter has been sent yet.' : `"${slug}" has not been sent yet.`,
+      );
+      return 0;
+    }
+    sends.sort((a, b) => b.meta.frozenAt.localeCompare(a.meta.frozenAt));
+    for (const send of sends) await printSend(context.io, send.dir, send.meta);
+    return 0;
+  },
+};

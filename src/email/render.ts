@@ -1,0 +1,88 @@
+// CompiledEmail + one reader → that reader's HTML and text. Runs per reader: no MJML, no parsing of article text.
+
+import { KurierError } from '../error.ts';
+import { compileTemplateFromSegments } from '../render/handlebars.ts';
+import type { CompiledEmail } from './compile.ts';
+
+/** One recipient as the send step knows it, already validated. */
+export interface Reader {
+  readonly email: string;
+  readonly name: string;
+  /** This reader's own unsubscribe link (with token). */
+  readonly unsubscribeUrl: string;
+  /** Extra columns of the subscriber list, for `{{reader "fields.<column>"}}`. */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export interface PreparedEmail {
+  readonly compiled: CompiledEmail;
+  readonly html: (values: Readonly<Record<string, string>>) => string;
+  readonly text: (values: Readonly<Record<string, string>>) => string;
+}
+
+/** The fields a template may ask for; extra list columns as "fields.<column>". */
+export const READER_FIELDS = ['name', 'email', 'greeting', 'unsubscribeUrl'] as const;
+export const EXTRA_FIELD_PREFIX = 'fields.';
+
+/** Compiles the two per-reader templates once per article: HTML escaped, text as is. */
+export function prepareEmail(compiled: CompiledEmail): PreparedEmail {
+  return {
+    compiled,
+    html: compileTemplateFromSegments(compiled.html),
+    text: compileTemplateFromSegments(compiled.text, { noEscape: true }),
+  };
+}
+
+export function renderEmail(prepared: PreparedEmail, reader: Reader): { html: string; text: string } {
+  const values = planReaderValues(prepared.compiled, reader);
+  return { html: prepared.html(values), text: prepared.text(values) };
+}
+
+/** The reader of the web version (out/<slug>/email.html): nobody in particular, the generic unsubscribe page. */
+export function planWebReader(compiled: CompiledEmail): Reader {
+  const fields = Object.fromEntries(
+    compiled.readerFields
+      .filter((field) => field.startsWith(EXTRA_FIELD_PREFIX))
+      .map((field) => [field.slice(EXTRA_FIELD_PREFIX.length), '']),
+  );
+  return { email: '', name: '', unsubscribeUrl: compiled.webUnsubscribeUrl, fields };
+}
+
+/** The value of every field the templates use, unescaped; each part escapes for its own format. */
+export function planReaderValues(compiled: CompiledEmail, reader: Reader): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const field of compiled.readerFields) values[field] = readerValue(compiled, reader, field);
+  return values;
+}
+
+function readerValue(compiled: CompiledEmail, reader: Reader, field: string): string {
+  switch (field) {
+    case 'name':
+      return displayName(reader.name);
+    case 'email':
+      return reader.email;
+    case 'unsubscribeUrl':
+      return reader.unsubscribeUrl;
+    case 'greeting': {
+      const name = displayName(reader.name);
+      const [before, after] = compiled.greeting.named;
+      return name === '' ? compiled.greeting.anonymous : `${before}${name}${after}`;
+    }
+    default: {
+      const column = field.slice(EXTRA_FIELD_PREFIX.length);
+      if (field.startsWith(EXTRA_FIELD_PREFIX) && Object.hasOwn(reader.fields, column)) {
+        return reader.fields[column] ?? '';
+      }
+      throw new KurierError(
+        'EMAIL_INVALID',
+        `the email template uses {{reader "${field}"}}, but the subscriber list has no column "${column}" for ${reader.email}: add the column or remove the field from the template.`,
+        { file: compiled.sourcePath },
+      );
+    }
+  }
+}
+
+/** A name as it may be shown: control characters (a CSV cell may hold line breaks) become spaces. */
+function displayName(name: string): string {
+  return name.replace(/[\p{Cc}\s]+/gu, ' ').trim();
+}

@@ -1,0 +1,235 @@
+// The subscriber list: a CSV file (Kurier's own, a listmonk or a Mailchimp export) streamed row by row into checked subscribers.
+
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { parse } from 'csv-parse';
+import { z } from 'zod';
+import { KurierError } from '../error.ts';
+import { parseAddress } from './address.ts';
+
+export type ListFormat = 'kurier' | 'listmonk' | 'mailchimp';
+
+/** How the columns of one list map onto a subscriber; found once from the header row. */
+export interface ListLayout {
+  readonly format: ListFormat;
+  readonly header: readonly string[];
+  readonly email: number;
+  /** Columns joined with a space to make the name (Mailchimp has first and last name). */
+  readonly name: readonly number[];
+  readonly status: number | undefined;
+  /** listmonk's JSON column, spread into the fields. */
+  readonly attributes: number | undefined;
+  /** Mailchimp marks unsubscribed and cleaned (bounced) members by a date in these columns. */
+  readonly unsubscribedAt: number | undefined;
+  readonly cleanedAt: number | undefined;
+  /** Every other column: available to templates as a field under its header name. */
+  readonly fields: readonly number[];
+}
+
+const STATUS_ALIASES: Readonly<Record<string, 'active' | 'unsubscribed' | 'bounced'>> = {
+  '': 'active',
+  active: 'active',
+  subscribed: 'active',
+  confirmed: 'active',
+  // listmonk's subscriber statuses.
+  enabled: 'active',
+  disabled: 'unsubscribed',
+  blocklisted: 'unsubscribed',
+  blacklisted: 'unsubscribed',
+  unsubscribed: 'unsubscribed',
+  bounced: 'bounced',
+  cleaned: 'bounced',
+};
+
+// C0/C1 controls and the Unicode line separators: a name is a header value in the message, and a line
+// break there would start a new header (header injection). Templates get the same clean text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+function cleanText(value: string): string {
+  return value.replace(CONTROL, ' ').trim();
+}
+
+/** One row of any supported list, validated: the type every later stage relies on. */
+export const subscriberSchema = z
+  .object({
+    email: z.string(),
+    name: z.string().max(200, 'the name is longer than 200 characters').transform(cleanText),
+    status: z
+      .string()
+      .transform((value) => value.trim().toLowerCase())
+      .pipe(
+        z.enum(Object.keys(STATUS_ALIASES) as [string, ...string[]], {
+          error: 'status must be active, unsubscribed or bounced',
+        }),
+      )
+      .transform((value) => STATUS_ALIASES[value] ?? 'active'),
+    fields: z.record(z.string(), z.string().transform(cleanText)),
+  })
+  .transform((row, context) => {
+    const parsed = parseAddress(row.email);
+    if (!parsed.ok) {
+      context.addIssue({ code: 'custom', message: parsed.reason, path: ['email'] });
+      return z.NEVER;
+    }
+    return { email: parsed.address, key: parsed.key, name: row.name, status: row.status, fields: row.fields };
+  });
+
+export type Subscriber = z.output<typeof subscriberSchema>;
+
+export type SubscriberRow =
+  | { readonly ok: true; readonly line: number; readonly subscriber: Subscriber }
+  | { readonly ok: false; readonly line: number; readonly problem: string };
+
+function findColumn(header: readonly string[], ...names: string[]): number | undefined {
+  const index = header.findIndex((column) => names.includes(column.trim().toLowerCase()));
+  return index === -1 ? undefined : index;
+}
+
+export function planLayout(header: readonly string[], file: string): ListLayout {
+  const mailchimpEmail = findColumn(header, 'email address');
+  const email = findColumn(header, 'email', 'e-mail') ?? mailchimpEmail;
+  if (email === undefined) {
+    throw new KurierError(
+      'SUBSCRIBERS_INVALID',
+      `the header row has no "email" column (found: ${header.join(', ')}); the first row must name the columns, e.g. "email,name".`,
+      { file, line: 1 },
+    );
+  }
+  const first = findColumn(header, 'first name');
+  const last = findColumn(header, 'last name');
+  const attributes = findColumn(header, 'attributes');
+  const format: ListFormat =
+    mailchimpEmail === email ? 'mailchimp' : attributes !== undefined ? 'listmonk' : 'kurier';
+  const name =
+    format === 'mailchimp'
+      ? [first, last].filter((index) => index !== undefined)
+      : [findColumn(header, 'name')].filter((index) => index !== undefined);
+  const status = findColumn(header, 'status');
+  const unsubscribedAt = format === 'mailchimp' ? findColumn(header, 'unsub_time') : undefined;
+  const cleanedAt = format === 'mailchimp' ? findColumn(header, 'clean_time') : undefined;
+  const taken = new Set([email, ...name, status, attributes, unsubscribedAt, cleanedAt]);
+  const fields = header
+    .map((_, index) => index)
+    .filter((index) => !taken.has(index) && header[index]?.trim());
+  return { format, header, email, name, status, attributes, unsubscribedAt, cleanedAt, fields };
+}
+
+function parseAttributes(text: string): Record<string, string> | string {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'attributes is not valid JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'attributes must be a JSON object';
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]),
+  );
+}
+
+/** One CSV record → a subscriber, or the reason it is not one. Pure. */
+export function parseSubscriberRow(
+  layout: ListLayout,
+  record: readonly string[],
+  line: number,
+): SubscriberRow {
+  const cell = (index: number | undefined): string => (index === undefined ? '' : (record[index] ?? ''));
+  const fields: Record<string, string> = {};
+  for (const index of layout.fields) fields[(layout.header[index] ?? '').trim()] = cell(index);
+  if (layout.attributes !== undefined) {
+    const attributes = parseAttributes(cell(layout.attributes));
+    if (typeof attributes === 'string') return { ok: false, line, problem: attributes };
+    Object.assign(fields, attributes);
+  }
+  let status = cell(layout.status);
+  if (cell(layout.cleanedAt).trim() !== '') status = 'bounced';
+  else if (cell(layout.unsubscribedAt).trim() !== '') status = 'unsubscribed';
+  const result = subscriberSchema.safeParse({
+    email: cell(layout.email),
+    name: layout.name.map(cell).join(' '),
+    status,
+    fields,
+  });
+  if (result.success) return { ok: true, line, subscriber: result.data };
+  const issue = result.error.issues[0];
+  return { ok: false, line, problem: issue === undefined ? 'invalid row' : issue.message };
+}
+
+/** The delimiter of the header line: German spreadsheet programs export CSV with ";". */
+export function parseDelimiter(firstLine: string): string {
+  const counts = [',', ';', '\t'].map((candidate) => ({
+    candidate,
+    count: firstLine.split(candidate).length,
+  }));
+  counts.sort((a, b) => b.count - a.count);
+  return counts[0]?.count === 1 ? ',' : (counts[0]?.candidate ?? ',');
+}
+
+async function readFirstLine(file: string): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new KurierError(
+      'SUBSCRIBERS_INVALID',
+      `cannot read the subscriber list (${(error as Error).message}); create it (see subscribers.example.csv) or pass --subscribers FILE.`,
+      { file, cause: error },
+    );
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Streams the list: memory stays flat however long it is. Yields every data row with its line number;
+ * a broken file (bad quoting, no email column) throws SUBSCRIBERS_INVALID.
+ */
+export async function* readSubscribers(
+  file: string,
+  displayName = file,
+): AsyncGenerator<SubscriberRow, { readonly format: ListFormat }> {
+  const delimiter = parseDelimiter(await readFirstLine(file));
+  // pipeline() (unlike pipe()) carries a read error of the file into the parser, so the loop below sees it.
+  const parser = pipeline(
+    createReadStream(file),
+    parse({ bom: true, delimiter, info: true, relax_column_count: true, skip_empty_lines: true }),
+    () => {},
+  );
+  let layout: ListLayout | undefined;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (layout === undefined) {
+        layout = planLayout(item.record, displayName);
+        continue;
+      }
+      yield parseSubscriberRow(layout, item.record, item.info.lines);
+    }
+  } catch (error) {
+    if (error instanceof KurierError) throw error;
+    const line = (error as { lines?: number }).lines;
+    throw new KurierError(
+      'SUBSCRIBERS_INVALID',
+      `the subscriber list is not valid CSV (${(error as Error).message}); fix the quoting on that line.`,
+      { file: displayName, line, cause: error },
+    );
+  }
+  if (layout === undefined) {
+    throw new KurierError(
+      'SUBSCRIBERS_INVALID',
+      'the subscriber list is empty; the first row must name the columns, e.g. "email,name".',
+      {
+        file: displayName,
+      },
+    );
+  }
+  return { format: layout.format };
+}

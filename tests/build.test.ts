@@ -1,0 +1,246 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeProject, readTree, repoRoot, runCli } from './support/project.ts';
+import {
+  checkAtomSchematron,
+  checkWellFormed,
+  parseWithFeedparser,
+  validateAtomWithJing,
+} from './support/validators.ts';
+
+const roots: string[] = [];
+async function project(): Promise<string> {
+  const root = await makeProject();
+  roots.push(root);
+  return root;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+const SLUG = 'bochum-leben-nach-der-industrie';
+
+/** The seed article's paragraphs as the author wrote them, without the blog's leftovers. */
+async function seedParagraphs(): Promise<string[]> {
+  const seed = await readFile(path.resolve(repoRoot, '../shared/seed/article.txt'), 'utf8');
+  const paragraphs = seed
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  expect(paragraphs.slice(-2)).toEqual(['Von Rolevinck', 'Schreibe einen Kommentar']);
+  return paragraphs.slice(0, -2);
+}
+
+describe('kurier build on the sample publication', async () => {
+  const root = await project();
+  const run = await runCli(root, ['build']);
+  const out = path.join(root, 'out');
+
+  it('succeeds and prints what it wrote', () => {
+    expect(run.err).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.out.join('\n')).toContain(`out/${SLUG}/index.html`);
+    expect(run.out.at(-1)).toMatch(
+      /^Built 1 article: 8 files, .* in out\/; 1 email \(1 compiled, 0 from cache\)/,
+    );
+  });
+
+  it('writes feeds, pages and the email web version', async () => {
+    expect([...(await readTree(out)).keys()]).toEqual([
+      `${SLUG}/email.html`,
+      `${SLUG}/email.txt`,
+      `${SLUG}/index.html`,
+      'feed.json',
+      'feed.xml',
+      'index.html',
+      'rss.xml',
+      'style.css',
+    ]);
+  });
+
+  it('keeps the article word for word: every paragraph of the seed reaches the page and the feeds', async () => {
+    const page = await readFile(path.join(out, SLUG, 'index.html'), 'utf8');
+    const json = JSON.parse(await readFile(path.join(out, 'feed.json'), 'utf8')) as {
+      items: { content_html: string }[];
+    };
+    const atom = parseWithFeedparser(path.join(out, 'feed.xml'));
+    const atomContent = ((atom.entries[0]?.content as { value: string }[] | undefined) ?? [])[0]?.value ?? '';
+    for (const paragraph of await seedParagraphs()) {
+      expect(page).toContain(paragraph);
+      expect(json.items[0]?.content_html).toContain(paragraph);
+      expect(atomContent).toContain(paragraph);
+    }
+    expect(page).not.toContain('Schreibe einen Kommentar');
+  });
+
+  it('produces an Atom feed valid against RFC 4287 (RELAX NG and Schematron)', () => {
+    const feed = path.join(out, 'feed.xml');
+    const jing = validateAtomWithJing(feed);
+    expect(jing.output).toBe('');
+    expect(jing.ok).toBe(true);
+    const rules = checkAtomSchematron(feed);
+    expect(rules.ok, rules.output).toBe(true);
+  });
+
+  it('is read by feedparser without a bozo flag, with every German character intact', async () => {
+    const [first] = await seedParagraphs();
+    for (const [name, version] of [
+      ['feed.xml', 'atom10'],
+      ['rss.xml', 'rss20'],
+    ] as const) {
+      const parsed = parseWithFeedparser(path.join(out, name));
+      expect(parsed.bozo, parsed.bozoException ?? '').toBe(false);
+      expect(parsed.version).toBe(version);
+      const entry = parsed.entries[0] ?? {};
+      expect(entry.title).toBe('Bochum zeigt: Es gibt ein Leben nach der Industrie');
+      expect(entry.author).toBe('Rolevinck');
+      expect(entry.link).toBe(`https://kurier.example/${SLUG}/`);
+      expect(entry.id).toBe(`tag:kurier.example,2026:${SLUG}`);
+      expect(entry.summary).toContain(first);
+    }
+  });
+
+  it('links every feed entry to a page that exists in out/', async () => {
+    const json = JSON.parse(await readFile(path.join(out, 'feed.json'), 'utf8')) as {
+      items: { url: string }[];
+    };
+    for (const item of json.items) {
+      const relative = new URL(item.url).pathname.slice(1);
+      await expect(readFile(path.join(out, relative, 'index.html'), 'utf8')).resolves.toContain('<article');
+    }
+  });
+});
+
+describe('determinism', () => {
+  it('gives byte-identical out/ on every build, in any folder, with a cold or warm email cache', async () => {
+    const first = await project();
+    const second = await project();
+    expect((await runCli(first, ['build'])).code).toBe(0);
+    const once = await readTree(path.join(first, 'out'));
+    expect((await runCli(first, ['build'])).code).toBe(0);
+    const twice = await readTree(path.join(first, 'out'));
+    expect((await runCli(second, ['build'])).code).toBe(0);
+    const elsewhere = await readTree(path.join(second, 'out'));
+    expect(once.size).toBe(8);
+    for (const tree of [twice, elsewhere]) {
+      expect([...tree.keys()]).toEqual([...once.keys()]);
+      for (const [name, bytes] of once) expect(tree.get(name)?.equals(bytes), name).toBe(true);
+    }
+  });
+});
+
+describe('a failed build', () => {
+  it('names the file, line and fix, and leaves the previous out/ intact', async () => {
+    const root = await project();
+    expect((await runCli(root, ['build'])).code).toBe(0);
+    const before = await readTree(path.join(root, 'out'));
+    const file = path.join(root, 'content', 'posts', `${SLUG}.md`);
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('date: 2026-11-26T08:00:00+01:00', 'date: 26.11.'),
+    );
+    await writeFile(path.join(root, 'content', 'posts', 'zweiter.md'), '# Ohne Front Matter\n');
+    const failed = await runCli(root, ['build']);
+    expect(failed.code).toBe(1);
+    expect(failed.err.join('\n').split('\n')).toEqual([
+      `content/posts/${SLUG}.md:5  FRONT_MATTER_INVALID  date: expected a date like 2026-11-26 or 2026-11-26T08:00:00+01:00; got "26.11.".`,
+      'content/posts/zweiter.md:1  FRONT_MATTER_MISSING  the file does not start with front matter: make its first line "---", then the fields (title: …, date: …), then another "---".',
+    ]);
+    const after = await readTree(path.join(root, 'out'));
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
+    expect((await readdir(root)).filter((name) => name.includes('staging') || name.includes('.old'))).toEqual(
+      [],
+    );
+  });
+
+  it('refuses an output folder that would replace the project', async () => {
+    const root = await project();
+    const run = await runCli(root, ['build', '--out', 'content']);
+    expect(run.code).toBe(1);
+    expect(run.err.join('\n')).toContain('OUT_DIR_UNSAFE');
+    await expect(readFile(path.join(root, 'content', 'site.yaml'), 'utf8')).resolves.toContain(
+      'title: Kurier',
+    );
+  });
+});
+
+function decodeEntities(html: string): string {
+  const entities: Record<string, string> = { lt: '<', gt: '>', quot: '"', '#34': '"', amp: '&' };
+  return html.replace(/&(lt|gt|quot|#34|amp);/g, (_match, name: string) => entities[name] ?? '');
+}
+
+describe('hostile content', () => {
+  it('still builds well-formed, valid feeds and valid JSON', async () => {
+    const root = await project();
+    const posts = path.join(root, 'content', 'posts');
+    const front = (id: string, title: string, extra = '') =>
+      `---\nid: tag:kurier.example,2026:${id}\ntitle: ${JSON.stringify(title)}\ndate: 2026-11-2${id.length % 9}\nsummary: ${JSON.stringify(`Lead ${title}`)}\n${extra}---\n`;
+    await writeFile(
+      path.join(posts, 'steuer.md'),
+      `${front('steuer', 'Steuer\u0001zeichen\u0008 und \u001b Escape')}\nText mit \u0000 NUL, \u000b VT und \uFFFE.\n`,
+    );
+    await writeFile(
+      path.join(posts, 'cdata.md'),
+      `${front('cdata', 'Zwei ]]> und noch ]]> im Titel')}\nErst ]]> dann <code>]]></code> und ]]>.\n`,
+    );
+    await writeFile(
+      path.join(posts, 'zeichen.md'),
+      `${front('zeichen', 'A < B & "C" > D', 'author:\n  name: "Ö<&\\"Autor"\ntags: ["a<b", "c&d", "\\"e\\""]\n')}\nText & <em>mehr</em> 😀 👩‍👩‍👧 „Zitat“.\n`,
+    );
+    await writeFile(
+      path.join(posts, 'gross.md'),
+      `${front('gross', 'Sehr lang')}\n${'Wort für Wort, Absatz für Absatz. '.repeat(65_000)}\n`,
+    );
+    await writeFile(path.join(posts, 'leer.md'), front('leer', 'Leerer Text'));
+    await writeFile(
+      path.join(posts, 'crlf.md'),
+      `\uFEFF${front('crlf', 'Windows-Zeilen')}\nErste Zeile\n\nZweite Zeile\n`.replace(/\n/g, '\r\n'),
+    );
+    const run = await runCli(root, ['build']);
+    expect(run.err.filter((line) => !line.startsWith('warning:'))).toEqual([]);
+    expect(run.code).toBe(0);
+    const out = path.join(root, 'out');
+    for (const name of ['feed.xml', 'rss.xml']) {
+      const wellFormed = checkWellFormed(path.join(out, name));
+      expect(wellFormed.ok, wellFormed.output).toBe(true);
+      const parsed = parseWithFeedparser(path.join(out, name));
+      expect(parsed.bozo, parsed.bozoException ?? '').toBe(false);
+      expect(parsed.entries).toHaveLength(7);
+      // Atom titles are type="html" (as jekyll-feed writes them): feedparser hands over the markup, which
+      // a reader displays with its entities resolved.
+      const titles = parsed.entries.map((entry) => decodeEntities(String(entry.title)));
+      expect(titles, name).toContain('Zwei ]]> und noch ]]> im Titel');
+      expect(titles, name).toContain('A < B & "C" > D');
+    }
+    expect(validateAtomWithJing(path.join(out, 'feed.xml')).output).toBe('');
+    const json = JSON.parse(await readFile(path.join(out, 'feed.json'), 'utf8')) as {
+      items: { title: string }[];
+    };
+    expect(json.items.map((item) => item.title)).toContain('Steuerzeichen und  Escape');
+    const page = await readFile(path.join(out, 'windows-zeilen', 'index.html'), 'utf8');
+    expect(page).toContain('<p>Erste Zeile</p>');
+  });
+});
+
+describe('the email cache', () => {
+  it('compiles an unchanged article once and recompiles it when it changes', async () => {
+    const root = await project();
+    const state = await mkdtemp(path.join(tmpdir(), 'kurier-state-'));
+    roots.push(state);
+    expect((await runCli(root, ['build', '--state', state])).out.at(-1)).toContain(
+      '(1 compiled, 0 from cache)',
+    );
+    expect((await runCli(root, ['build', '--state', state])).out.at(-1)).toContain(
+      '(0 compiled, 1 from cache)',
+    );
+    const file = path.join(root, 'content', 'posts', `${SLUG}.md`);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('Neuerfindung.', 'Neuerfindung!'));
+    expect((await runCli(root, ['build', '--state', state])).out.at(-1)).toContain(
+      '(1 compiled, 0 from cache)',
+    );
+    expect(await readdir(path.join(state, 'cache', 'emails'))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readPageTemplates } from '../src/build/read-templates.ts';
+import type { OutputFile } from '../src/model.ts';
+import { renderPages } from '../src/render/pages.ts';
+import { makeArticle, makeSite } from './support/fixtures.ts';
+
+const templates = await readPageTemplates(path.resolve(import.meta.dirname, '..', 'templates'));
+
+function pagesOf(...args: Parameters<typeof renderPages>): Map<string, string> {
+  return new Map([...renderPages(...args)].map((file: OutputFile) => [file.path, String(file.content)]));
+}
+
+describe('renderPages', () => {
+  const site = makeSite();
+  const newer = makeArticle({
+    slug: 'neu',
+    title: 'Neu & „frisch“',
+    published: new Date('2026-11-27T07:00:00Z'),
+  });
+  const older = makeArticle({ image: undefined });
+  const pages = pagesOf(site, [newer, older], templates);
+
+  it('writes the index, a page per article at the URL its feed entry links to, and the stylesheet', () => {
+    expect([...pages.keys()].sort()).toEqual([
+      'gruesse-aus-bochum/index.html',
+      'index.html',
+      'neu/index.html',
+      'style.css',
+    ]);
+  });
+
+  it('announces all three feeds for autodiscovery on every page', () => {
+    for (const name of ['index.html', 'neu/index.html']) {
+      const html = pages.get(name) ?? '';
+      expect(html).toContain(
+        '<link rel="alternate" type="application/atom+xml" title="Kurier (Atom)" href="https://kurier.example/feed.xml">',
+      );
+      expect(html).toContain(
+        '<link rel="alternate" type="application/rss+xml" title="Kurier (RSS)" href="https://kurier.example/rss.xml">',
+      );
+      expect(html).toContain(
+        '<link rel="alternate" type="application/feed+json" title="Kurier (JSON Feed)" href="https://kurier.example/feed.json">',
+      );
+    }
+  });
+
+  it('lists articles newest first with relative links', () => {
+    const index = pages.get('index.html') ?? '';
+    expect(index.indexOf('href="neu/"')).toBeGreaterThan(-1);
+    expect(index.indexOf('href="neu/"')).toBeLessThan(index.indexOf('href="gruesse-aus-bochum/"'));
+  });
+
+  it('shows title, byline, German date, lead and body, escaped where needed', () => {
+    const html = pages.get('neu/index.html') ?? '';
+    expect(html).toContain('<html lang="de">');
+    expect(html).toContain('<h1>Neu &amp; „frisch“</h1>');
+    expect(html).toContain(
+      'Von Rolevinck · <time datetime="2026-11-27T07:00:00.000Z">27. November 2026</time>',
+    );
+    expect(html).toContain('<p class="lead">Wo einst Fördertürme standen');
+    expect(html).toContain('<h2 id="der-abschied">Der Abschied</h2>');
+    expect(html).toContain('<link rel="canonical" href="https://kurier.example/neu/">');
+    expect(html).toContain('href="../style.css"');
+  });
+
+  it('keeps a </script> in a title from ending the JSON-LD block', () => {
+    const hostile = makeArticle({ title: 'a</script><script>alert(1)</script>' });
+    const html = pagesOf(site, [hostile], templates).get('gruesse-aus-bochum/index.html') ?? '';
+    const jsonLd = /<script type="application\/ld\+json">(.*?)<\/script>/s.exec(html)?.[1] ?? '';
+    expect(JSON.parse(jsonLd).headline).toBe('a</script><script>alert(1)</script>');
+  });
+
+  it('says so when there is nothing published yet', () => {
+    expect(pagesOf(site, [], templates).get('index.html')).toContain('Noch keine Artikel.');
+  });
+});

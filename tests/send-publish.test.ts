@@ -1,0 +1,372 @@
+// `kurier publish` end to end: a temp project, a real SMTP server on 127.0.0.1, real processes killed halfway.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandContext, Env, Io } from '../src/commands/command.ts';
+import { defaultPublishDeps, runPublish } from '../src/commands/publish.ts';
+import { statusCommand } from '../src/commands/status.ts';
+import { KurierError } from '../src/error.ts';
+import { planMessageId } from '../src/send/plan.ts';
+import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const SECRET = 'test-secret-0123456789abcdef';
+const ARTICLE_ID = 'tag:kurier.example,2026:bochum-leben-nach-der-industrie';
+const TITLE = 'Bochum zeigt: Es gibt ein Leben nach der Industrie';
+const FAST = { ...defaultPublishDeps, retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } };
+
+let root: string;
+let server: TestSmtpServer | undefined;
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'kurier-publish-'));
+  await cp(path.join(REPO, 'content'), path.join(root, 'content'), { recursive: true });
+  await cp(path.join(REPO, 'templates'), path.join(root, 'templates'), { recursive: true });
+});
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  await rm(root, { recursive: true, force: true });
+});
+
+function addresses(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `reader${index}@example.com`);
+}
+
+async function writeSubscribers(rows: readonly string[]): Promise<void> {
+  await writeFile(path.join(root, 'subscribers.csv'), `email,name\n${rows.join('\n')}\n`);
+}
+
+function collect(): { io: Io; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: (l) => out.push(l), err: (l) => err.push(l), status: () => {}, isTTY: false },
+    out,
+    err,
+  };
+}
+
+function context(env: Env, io: Io, signal = new AbortController().signal): CommandContext {
+  return { root, env, io, now: () => new Date('2026-11-26T08:00:00Z'), signal };
+}
+
+function smtpEnv(extra: Env = {}): Env {
+  if (server === undefined) throw new Error('no server');
+  return { SMTP_URL: server.url, KURIER_SECRET: SECRET, ...extra };
+}
+
+async function publish(
+  values: Record<string, string | boolean> = {},
+  env = smtpEnv(),
+  positionals: string[] = [],
+) {
+  const output = collect();
+  const code = await runPublish(values, positionals, context(env, output.io), FAST);
+  return { code, ...output };
+}
+
+async function publishError(
+  values: Record<string, string | boolean> = {},
+  env = smtpEnv(),
+): Promise<KurierError> {
+  const error = await publish(values, env).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof KurierError)) throw new Error(`expected a KurierError, got ${String(error)}`);
+  return error;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+function header(message: Awaited<ReturnType<TestSmtpServer['parsed']>>[number], name: string): string {
+  return message.headerLines.find((line) => line.key === name)?.line ?? '';
+}
+
+describe('kurier publish', () => {
+  it('sends each subscriber exactly one copy with every header, and nothing on a second run', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers([
+      'anna@example.com,Anna Müller',
+      'ben@bücher.example,Ben',
+      'ANNA@Example.com,Anna again',
+      'not-an-address,Nobody',
+      ...addresses(10).map((email) => `${email},`),
+    ]);
+    const first = await publish();
+    expect(first.code).toBe(0);
+    expect(first.err).toContain('subscribers.csv:5  "not-an-address" is not an email address');
+    // smtp-server shows the punycode domain of RCPT TO decoded again.
+    const received = server.received.flatMap((message) => message.to).sort();
+    expect(received).toEqual(['anna@example.com', 'ben@bücher.example', ...addresses(10)].sort());
+    expect(new Set(server.received.map((m) => m.from))).toEqual(new Set(['newsletter@kurier.example']));
+
+    const parsed = await server.parsed();
+    const anna = parsed.find((message) => header(message, 'to').includes('anna@example.com'));
+    if (anna === undefined) throw new Error('no message to anna');
+    expect(anna.subject).toBe(TITLE);
+    expect(header(anna, 'from')).toBe('From: "Kurier" <newsletter@kurier.example>');
+    expect(header(anna, 'reply-to')).toBe('Reply-To: redaktion@kurier.example');
+    expect(anna.to).toMatchObject({ value: [{ address: 'anna@example.com', name: 'Anna Müller' }] });
+    expect(anna.messageId).toBe(planMessageId(ARTICLE_ID, 'anna@example.com', 'kurier.example'));
+    expect(anna.date?.toISOString()).toBe('2026-11-26T08:00:00.000Z');
+    expect(header(anna, 'list-id')).toBe('List-Id: Kurier <newsletter.kurier.example>');
+    const token = createHmac('sha256', SECRET).update('anna@example.com').digest('base64url');
+    expect(header(anna, 'list-unsubscribe').replace(/\r\n /g, ' ')).toBe(
+      `List-Unsubscribe: <https://kurier.example/abmelden?token=${token}>, <mailto:abmelden@kurier.example?subject=unsubscribe>`,
+    );
+    expect(header(anna, 'list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(anna.text).toContain('Hallo Anna Müller');
+    // The unsubscribe link in the body is this reader's own.
+    expect(anna.text).toContain(`https://kurier.example/abmelden?token=${token}`);
+    expect(anna.html).toContain(token);
+    const ben = parsed.find((message) => header(message, 'to').includes('ben@'));
+    expect(ben === undefined ? '' : header(ben, 'to')).toBe('To: "Ben" <ben@xn--bcher-kva.example>');
+    const ids = new Set(parsed.map((message) => message.messageId));
+    expect(ids.size).toBe(12);
+
+    const second = await publish();
+    expect(second.code).toBe(0);
+    expect(server.received).toHaveLength(12);
+    expect(second.out.join('\n')).toContain('to 0 of 12 recipients (12 already have it)');
+  });
+
+  it('records 550 as rejected, suppresses the hard bounce, exits non-zero, and retries 451s', async () => {
+    server = await startSmtpServer({
+      rcpt: (address, attempt) => {
+        if (address === 'reader3@example.com') return { code: 550, message: '5.1.1 No such user' };
+        if (address === 'reader6@example.com') return { code: 550, message: '5.7.1 Policy rejection' };
+        const index = Number(/\d+/.exec(address)?.[0]);
+        return index % 5 === 4 && attempt === 1 ? { code: 451, message: '4.3.0 Try again later' } : undefined;
+      },
+    });
+    await writeSubscribers(addresses(15));
+    const first = await publish();
+    expect(first.code).toBe(1);
+    expect(first.out.join('\n')).toContain('Sent 13, rejected 2, deferred 0');
+    expect(first.err).toContain('  rejected reader3@example.com: 550 5.1.1 No such user');
+    expect(new Set(server.received.flatMap((m) => m.to)).size).toBe(13);
+    const suppression = await readFile(path.join(root, '.kurier', 'suppressed.jsonl'), 'utf8');
+    expect(suppression).toContain('"email":"reader3@example.com","reason":"bounced"');
+    expect(suppression).not.toContain('reader6');
+
+    const status = collect();
+    await statusCommand.run({}, [], context({}, status.io));
+    expect(status.out.join('\n')).toContain(
+      'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
+    );
+
+    // A later article's list leaves the bounced address out.
+    await rm(path.join(root, '.kurier', 'sends'), { recursive: true });
+    server.received.length = 0;
+    const again = await publish();
+    expect(again.out.join('\n')).toContain('1 on the suppression list');
+    expect(server.received.flatMap((m) => m.to)).not.toContain('reader3@example.com');
+  });
+
+  it('stops with a clear error before any message is sent when the login fails', async () => {
+    server = await startSmtpServer({ auth: { user: 'kurier', pass: 'right' } });
+    await writeSubscribers(addresses(3));
+    const url = new URL(server.url);
+    url.password = 'wrong';
+    const error = await publishError({}, smtpEnv({ SMTP_URL: url.toString() }));
+    expect(error.code).toBe('SMTP_AUTH');
+    expect(error.message).toMatch(/refused the login .*535.*check user and password in SMTP_URL/);
+    expect(server.received).toHaveLength(0);
+    // The list was not frozen: fixing the password and the list takes effect on the next run.
+    await expect(readdir(path.join(root, '.kurier', 'sends'))).resolves.toEqual([
+      expect.stringMatching(/^[0-9a-f]{16}$/),
+    ]);
+    const dir = path.join(
+      root,
+      '.kurier',
+      'sends',
+      (await readdir(path.join(root, '.kurier', 'sends')))[0] ?? '',
+    );
+    expect(await readdir(dir)).toEqual([]);
+
+    const ok = await publish();
+    expect(ok.code).toBe(0);
+    expect(server.received).toHaveLength(3);
+  });
+
+  it('refuses real sending without KURIER_SECRET, but rehearses without it', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(2));
+    const error = await publishError({}, { SMTP_URL: server.url });
+    expect(error.code).toBe('SECRET_MISSING');
+    const dry = await publish({ 'dry-run': true }, { SMTP_URL: server.url });
+    expect(dry.code).toBe(0);
+    expect(dry.out.join('\n')).toContain('Rendered (not sent) 2');
+    expect(server.received).toHaveLength(0);
+  });
+
+  it('lets no header in through a subscriber name', async () => {
+    server = await startSmtpServer();
+    await writeFile(path.join(root, 'subscribers.csv'), 'email,name\neve@example.com,"Eve\r\nBcc: x@y"\n');
+    expect((await publish()).code).toBe(0);
+    const [message] = await server.parsed();
+    expect(server.received[0]?.to).toEqual(['eve@example.com']);
+    expect(message?.bcc).toBeUndefined();
+    expect(message?.headerLines.filter((line) => line.key === 'bcc')).toEqual([]);
+    expect(header(message as NonNullable<typeof message>, 'to')).toBe('To: "Eve Bcc: x@y" <eve@example.com>');
+  });
+
+  it('refuses a second run of the same article while the first is sending', async () => {
+    server = await startSmtpServer({ delayMs: 30 });
+    await writeSubscribers(addresses(20));
+    let settled = false;
+    const first = publish({ connections: '1' }).finally(() => {
+      settled = true;
+    });
+    while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
+    const error = await publishError();
+    expect(error.code).toBe('SEND_LOCKED');
+    expect(error.message).toMatch(/is being sent by process \d+/);
+    expect((await first).code).toBe(0);
+    expect(server.received).toHaveLength(20);
+  });
+
+  it('resumes after the send process is killed with SIGKILL: nobody missing, a duplicate has the same Message-ID', async () => {
+    server = await startSmtpServer({ delayMs: 4 });
+    const everyone = addresses(150);
+    await writeSubscribers(everyone);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO, 'src', 'kurier.ts'), 'publish'],
+      {
+        cwd: REPO,
+        env: { ...process.env, KURIER_ROOT: root, SMTP_URL: server.url, KURIER_SECRET: SECRET },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const deadline = Date.now() + 30_000;
+    while (server.received.length < 40) {
+      if (Date.now() > deadline) throw new Error(`the child did not get going:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const beforeRestart = server.received.length;
+    expect(beforeRestart).toBeLessThan(150);
+
+    const second = await publish();
+    expect(second.code).toBe(0);
+    const copies = new Map<string, Set<string>>();
+    for (const message of await server.parsed()) {
+      const to =
+        message.to === undefined || Array.isArray(message.to) ? '' : (message.to.value[0]?.address ?? '');
+      copies.set(to, (copies.get(to) ?? new Set()).add(message.messageId ?? ''));
+    }
+    expect([...copies.keys()].sort()).toEqual([...everyone].sort());
+    // Any reader who got two copies got the same Message-ID twice: one message to their client.
+    for (const ids of copies.values()) expect(ids.size).toBe(1);
+    expect(server.received.length - 150).toBeLessThanOrEqual(5);
+  }, 60_000);
+
+  it('resends an unknown outcome with the same Message-ID by default, or leaves it with --unknown skip', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(3));
+    expect((await publish()).code).toBe(0);
+    const [sendDir] = await readdir(path.join(root, '.kurier', 'sends'));
+    const journal = path.join(root, '.kurier', 'sends', sendDir ?? '', 'journal.jsonl');
+    // As if a run died with reader1's message on the wire (and a torn line after it).
+    await appendFile(journal, `${JSON.stringify({ i: 1, s: 'attempting', t: 0 })}\n{"i":2,"s":"sen`);
+    const skipped = await publish({ unknown: 'skip' });
+    expect(skipped.err.join('\n')).toContain('1 recipient(s) have an unknown outcome and are left alone');
+    expect(server.received).toHaveLength(3);
+    const resent = await publish();
+    expect(resent.code).toBe(0);
+    expect(server.received).toHaveLength(4);
+    const parsed = await server.parsed();
+    const toReader1 = parsed.filter((message) => header(message, 'to').includes('reader1@'));
+    expect(toReader1.map((message) => message.messageId)).toEqual([
+      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+    ]);
+  });
+
+  it('signs with DKIM, covering List-Unsubscribe and List-Unsubscribe-Post', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(1));
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeFile(path.join(root, 'dkim.pem'), pem);
+    const env = smtpEnv({
+      DKIM_PRIVATE_KEY_FILE: 'dkim.pem',
+      DKIM_SELECTOR: 'k1',
+      DKIM_DOMAIN: 'kurier.example',
+    });
+    expect((await publish({}, env)).code).toBe(0);
+    const raw = server.received[0]?.raw.toString('utf8') ?? '';
+    const signature = /^DKIM-Signature:[\s\S]*?(?=\r\n\S)/m.exec(raw)?.[0].replace(/\r\n\s+/g, ' ') ?? '';
+    expect(signature).toContain('d=kurier.example');
+    expect(signature).toContain('s=k1');
+    const signed = /\bh=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
+    expect(signed).toEqual(
+      expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'from', 'subject']),
+    );
+    // The rest of the message went out byte for byte.
+    expect(raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n');
+  });
+
+  it('sends one test copy with --to and records nothing', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(5));
+    const test = await publish({ to: 'editor@example.com' });
+    expect(test.code).toBe(0);
+    expect(server.received.map((m) => m.to)).toEqual([['editor@example.com']]);
+    await expect(readdir(path.join(root, '.kurier', 'sends'))).rejects.toThrow();
+  });
+
+  it('writes .eml files into the outbox without SMTP_URL, and a dry run writes nothing', async () => {
+    await writeSubscribers(addresses(4));
+    const dry = await publish({ 'dry-run': true }, {});
+    expect(dry.code).toBe(0);
+    await expect(readdir(path.join(root, '.kurier', 'outbox'))).rejects.toThrow();
+    const outbox = await publish({}, {});
+    expect(outbox.code).toBe(0);
+    const dir = path.join(root, '.kurier', 'outbox', 'bochum-leben-nach-der-industrie');
+    expect(await readdir(dir)).toEqual(['0000000.eml', '0000001.eml', '0000002.eml', '0000003.eml']);
+    const eml = await readFile(path.join(dir, '0000002.eml'), 'utf8');
+    expect(eml).toContain('To: reader2@example.com\r\n');
+    expect(eml).toContain('token=NO-SECRET');
+    // A rehearsal fixes no list and records no send.
+    await expect(readdir(path.join(root, '.kurier', 'sends'))).rejects.toThrow();
+  });
+
+  it('never puts a subscriber address, the journal or a secret under out/', async () => {
+    server = await startSmtpServer({
+      rcpt: (a) => (a === 'reader1@example.com' ? { code: 550, message: '5.1.1 Gone' } : undefined),
+    });
+    const everyone = ['privat.person@example.org', ...addresses(3)];
+    await writeSubscribers(everyone);
+    expect((await publish()).code).toBe(1);
+    const files = await filesUnder(path.join(root, 'out'));
+    expect(files.length).toBeGreaterThan(3);
+    const token = createHmac('sha256', SECRET).update('privat.person@example.org').digest('base64url');
+    for (const file of files) {
+      const text = await readFile(file, 'utf8');
+      for (const needle of [...everyone, SECRET, token, '"s":"sent"', 'journal']) {
+        expect(text.includes(needle), `${path.relative(root, file)} contains ${needle}`).toBe(false);
+      }
+    }
+    const error = await publishError({ state: 'out/state' });
+    expect(error.code).toBe('OUT_DIR_UNSAFE');
+  });
+});

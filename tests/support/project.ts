@@ -1,0 +1,50 @@
+// A throwaway copy of the sample project in a temp folder, and the CLI run against it with a fixed clock.
+
+import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli.ts';
+import type { Env } from '../../src/commands/command.ts';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const FIXED_NOW = new Date('2026-11-26T10:00:00Z');
+
+/** A fresh project with the sample's content/ and templates/. */
+export async function makeProject(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'kurier-project-'));
+  await cp(path.join(repoRoot, 'content'), path.join(root, 'content'), { recursive: true });
+  await cp(path.join(repoRoot, 'templates'), path.join(root, 'templates'), { recursive: true });
+  return root;
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+export async function runCli(root: string, argv: readonly string[], env: Env = {}): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, {
+    root,
+    env,
+    io: { isTTY: false, out: (line) => out.push(line), err: (line) => err.push(line), status: () => {} },
+    now: () => FIXED_NOW,
+    signal: new AbortController().signal,
+  });
+  return { code, out, err };
+}
+
+/** Every file below `dir` with its bytes, keyed by "/"-separated relative path. */
+export async function readTree(dir: string): Promise<Map<string, Buffer>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = new Map<string, Buffer>();
+  for (const entry of entries.filter((candidate) => candidate.isFile())) {
+    const full = path.join(entry.parentPath, entry.name);
+    files.set(path.relative(dir, full).split(path.sep).join('/'), await readFile(full));
+  }
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,0 +1,122 @@
+// A real SMTP server on 127.0.0.1 for tests: per-recipient replies, dropped connections, and what it received.
+
+import type { AddressInfo } from 'node:net';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+
+export interface Reply {
+  readonly code: number;
+  /** Reply text; enhanced status codes are part of it ("5.1.1 User unknown"), the server adds none. */
+  readonly message: string;
+}
+
+export interface ReceivedMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly raw: Buffer;
+}
+
+export interface TestSmtpOptions {
+  /** Require this login (AUTH PLAIN/LOGIN); without it, no login is offered. */
+  readonly auth?: { readonly user: string; readonly pass: string };
+  /** Reply to RCPT TO for `address` at its `attempt`-th try (1-based); undefined accepts. */
+  readonly rcpt?: (address: string, attempt: number) => Reply | undefined;
+  /**
+   * Called when the `count`-th message's data arrives (1-based): 'drop' destroys the socket before the
+   * reply, so the client cannot know whether the message was taken (it is not kept).
+   */
+  readonly data?: (count: number) => 'drop' | undefined;
+  /** Milliseconds to wait before answering each message, to keep a send running for a while. */
+  readonly delayMs?: number;
+}
+
+export interface TestSmtpServer {
+  readonly port: number;
+  /** `smtp://user:pass@127.0.0.1:port` (with the login when one is required). */
+  readonly url: string;
+  readonly received: ReceivedMessage[];
+  /** RCPT TO attempts per lowercased address. */
+  readonly attempts: Map<string, number>;
+  parsed(): Promise<ParsedMail[]>;
+  close(): Promise<void>;
+}
+
+function replyError(reply: Reply): Error & { responseCode: number } {
+  return Object.assign(new Error(reply.message), { responseCode: reply.code });
+}
+
+export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
+  const received: ReceivedMessage[] = [];
+  const attempts = new Map<string, number>();
+  let dataCount = 0;
+  const server: SMTPServer = new SMTPServer({
+    // Loopback only, no TLS: the built-in test certificate would fail verification anyway.
+    disabledCommands: options.auth === undefined ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: options.auth === undefined,
+    hideENHANCEDSTATUSCODES: true,
+    disableReverseLookup: true,
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onAuth(auth, _session, callback) {
+      const expected = options.auth;
+      if (expected !== undefined && auth.username === expected.user && auth.password === expected.pass) {
+        callback(null, { user: auth.username });
+      } else {
+        callback(replyError({ code: 535, message: '5.7.8 Authentication credentials invalid' }));
+      }
+    },
+    onRcptTo(address, _session, callback) {
+      const key = address.address.toLowerCase();
+      const attempt = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, attempt);
+      const reply = options.rcpt?.(address.address, attempt);
+      callback(reply === undefined ? undefined : replyError(reply));
+    },
+    onData(stream, session: SMTPServerSession, callback) {
+      dataCount += 1;
+      const count = dataCount;
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (options.data?.(count) === 'drop') {
+          for (const connection of server.connections) {
+            if (connection.id === session.id) connection._socket.destroy();
+          }
+          return;
+        }
+        const keep = (): void => {
+          received.push({
+            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+            raw: Buffer.concat(chunks),
+          });
+          callback(null, 'OK queued');
+        };
+        if (options.delayMs === undefined) keep();
+        else setTimeout(keep, options.delayMs);
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.server.address() as AddressInfo;
+  const login =
+    options.auth === undefined
+      ? ''
+      : `${encodeURIComponent(options.auth.user)}:${encodeURIComponent(options.auth.pass)}@`;
+  return {
+    port,
+    url: `smtp://${login}127.0.0.1:${port}`,
+    received,
+    attempts,
+    parsed: () => Promise.all(received.map((message) => simpleParser(message.raw))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const connection of server.connections) connection._socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
