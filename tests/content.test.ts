@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkUnique, parseArticle } from '../src/content/article.ts';
 import { parseContent } from '../src/content/content.ts';
 import { parseDate } from '../src/content/dates.ts';
-import { renderMarkdown } from '../src/content/markdown.ts';
+import { absoluteHtmlUrls, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { slugify } from '../src/content/slug.ts';
 import { formatError, KurierError } from '../src/error.ts';
@@ -71,6 +71,19 @@ describe('renderMarkdown', () => {
     expect(html).toContain('href="https://kurier.example/artikel/#oben"');
     expect(html).toContain('href="https://other.example/"');
   });
+  it('resolves relative href and src in raw HTML, leaving absolute ones byte for byte', () => {
+    const base = 'https://kurier.example/artikel/';
+    expect(absoluteHtmlUrls('<a href="#x">', base)).toBe('<a href="https://kurier.example/artikel/#x">');
+    expect(absoluteHtmlUrls("<img src='b.png' alt=x>", base)).toBe(
+      "<img src='https://kurier.example/artikel/b.png' alt=x>",
+    );
+    expect(absoluteHtmlUrls('<a href="//cdn.example/x">', base)).toBe('<a href="https://cdn.example/x">');
+    expect(absoluteHtmlUrls('<a href="">', base)).toBe('<a href="https://kurier.example/artikel/">');
+    const absolute =
+      '<a href="https://x.example/ä?q=a b">x</a><a href="mailto:a@b.example">m</a><a data-src="rel">d</a>';
+    expect(absoluteHtmlUrls(absolute, base)).toBe(absolute);
+  });
+
   it('gives repeated headings distinct anchors', () => {
     const html = renderMarkdown('## Fazit\n\n## Fazit\n', 'https://kurier.example/a/');
     expect(html).toContain('id="fazit"');

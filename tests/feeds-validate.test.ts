@@ -101,7 +101,7 @@ function germanArticle(): Article {
     title: german.title,
     summary: german.summary,
     summaryHtml: german.summary,
-    html: `<h2 id="der-abschied-als-anfang">Der Abschied als Anfang</h2>\n<p>${german.body}</p>\n<p><a href="#der-abschied-als-anfang">Nach oben</a> <img src="bilder/zess.jpg" alt="Das ZESS"></p>\n`,
+    html: `<h2 id="der-abschied-als-anfang">Der Abschied als Anfang</h2>\n<p>${german.body}</p>\n<p><a href="https://kurier.example/bochum-leben-nach-der-industrie/#der-abschied-als-anfang">Nach oben</a> <img src="https://kurier.example/bochum-leben-nach-der-industrie/bilder/zess.jpg" alt="Das ZESS"></p>\n`,
     published: new Date('2026-11-26T07:00:00+01:00'),
     updated: new Date('2026-11-27T10:15:00+01:00'),
     authors: [{ name: german.author, uri: 'https://kurier.example/autoren/joerg/' }],

@@ -1,11 +1,11 @@
 // renderFeeds and its XML helpers as pure functions: model values in, feed text out, no tools, no disk.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseArticle } from '../src/content/article.ts';
 import { KurierError } from '../src/error.ts';
 import type { Article, Site } from '../src/model.ts';
 import { renderFeeds } from '../src/render/feeds.ts';
 import {
-  absolutizeHtmlUrls,
   cdataSection,
   escapeHtml,
   escapeXmlAttribute,
@@ -206,15 +206,19 @@ describe('renderFeeds', () => {
     expect(JSON.stringify([early, emptyEarly])).not.toMatch(/2031|2042/);
   });
 
-  it('puts the lead paragraph before the body and resolves relative links against the article', () => {
-    const { json, atom } = render(makeSite(), [
-      makeArticle({
-        summaryHtml: 'Ein <em>Anfang</em>',
-        html: '<p><a href="#fn-1">1</a> <a href="../andere/">x</a> <img src="bild.png" alt=""> <a href="mailto:a@b.example">m</a> <a href="https://elsewhere.example/ä">e</a></p>\n',
-      }),
-    ]);
+  it('puts the lead paragraph before the body, with links the parser made absolute against the article', () => {
+    const source = [
+      '---',
+      'id: tag:kurier.example,2026:gruss',
+      'title: Grüße aus Bochum',
+      'date: 2026-11-26',
+      'summary: Ein *Anfang*',
+      '---',
+      '[1](#fn-1) [x](../andere/) ![](bild.png) [m](mailto:a@b.example) [e](https://elsewhere.example/ä)',
+    ].join('\n');
+    const { json, atom } = render(makeSite(), [parseArticle(source, 'content/posts/gruss.md', makeSite())]);
     expect(json.items[0]?.content_html).toBe(
-      '<p>Ein <em>Anfang</em></p>\n<p><a href="https://kurier.example/gruesse-aus-bochum/#fn-1">1</a> <a href="https://kurier.example/andere/">x</a> <img src="https://kurier.example/gruesse-aus-bochum/bild.png" alt=""> <a href="mailto:a@b.example">m</a> <a href="https://elsewhere.example/ä">e</a></p>\n',
+      '<p>Ein <em>Anfang</em></p>\n<p><a href="https://kurier.example/gruesse-aus-bochum/#fn-1">1</a> <a href="https://kurier.example/andere/">x</a> <img src="https://kurier.example/gruesse-aus-bochum/bild.png" alt=""> <a href="mailto:a@b.example">m</a> <a href="https://elsewhere.example/%C3%A4">e</a></p>\n',
     );
     expect(atom).toContain('<a href="https://kurier.example/andere/">x</a>');
   });
@@ -349,21 +353,5 @@ describe('XML helpers', () => {
   it('strip only what XML 1.0 and the W3C validator object to', () => {
     expect(stripInvalidXmlChars('a\u0000b\tc\nd\re\u0085f\uFFFEg\uD83Dh')).toBe('ab\tc\nd\ref' + 'gh');
     expect(stripInvalidXmlChars('ä ö ü ß „“ – \u00A0 🦊 \u2028')).toBe('ä ö ü ß „“ – \u00A0 🦊 \u2028');
-  });
-
-  it('resolve relative href and src, leave absolute ones byte for byte', () => {
-    const base = 'https://kurier.example/artikel/';
-    expect(absolutizeHtmlUrls('<a href="#x">', base)).toBe('<a href="https://kurier.example/artikel/#x">');
-    expect(absolutizeHtmlUrls("<img src='b.png' alt=x>", base)).toBe(
-      "<img src='https://kurier.example/artikel/b.png' alt=x>",
-    );
-    expect(absolutizeHtmlUrls('<a href="//cdn.example/x">', base)).toBe('<a href="https://cdn.example/x">');
-    expect(absolutizeHtmlUrls('<a href="">', base)).toBe('<a href="https://kurier.example/artikel/">');
-    expect(absolutizeHtmlUrls('<a href="?a=1&amp;b=2">', base)).toBe(
-      '<a href="https://kurier.example/artikel/?a=1&amp;b=2">',
-    );
-    const absolute =
-      '<a href="https://x.example/ä?q=a b">x</a><a href="mailto:a@b.example">m</a><a data-src="rel">d</a>';
-    expect(absolutizeHtmlUrls(absolute, base)).toBe(absolute);
   });
 });

@@ -20,14 +20,14 @@ class AnchorRenderer extends Renderer {
 // typed, and anchors come from our transliterating slugify so that "Ökosystem" becomes #oekosystem.
 const OPTIONS: MarkedOptions = { gfm: true, breaks: false, renderer: new AnchorRenderer() };
 
-const ATTRIBUTE_URL = /\b(href|src|poster)\s*=\s*("([^"]*)"|'([^']*)')/gi;
+const ATTRIBUTE_URL = /(?<=\s)(href|src|poster)\s*=\s*("([^"]*)"|'([^']*)')/gi;
 
 /**
  * Resolves a URL as a browser on the article page would. Feed readers and mail clients show the content
  * out of its page, so a relative reference there points nowhere (RFC 4287 §6 / the W3C validator warns).
  */
 export function absoluteUrl(reference: string, pageUrl: string): string {
-  if (reference === '' || /^[a-z][a-z0-9+.-]*:/i.test(reference)) return reference;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(reference)) return reference;
   try {
     return new URL(reference, pageUrl).href;
   } catch {
@@ -35,7 +35,7 @@ export function absoluteUrl(reference: string, pageUrl: string): string {
   }
 }
 
-function absoluteHtmlUrls(html: string, pageUrl: string): string {
+export function absoluteHtmlUrls(html: string, pageUrl: string): string {
   return html.replace(ATTRIBUTE_URL, (_match, name: string, _quoted, double?: string, single?: string) => {
     const value = double ?? single ?? '';
     const quote = double === undefined ? "'" : '"';

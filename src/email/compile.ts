@@ -5,10 +5,10 @@ import { lexMarkdown } from '../content/markdown.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { compileTemplate, type Segment, type TemplateHelper } from '../render/handlebars.ts';
+import { formatDate, joinNames, planStrings, type Strings } from '../render/strings.ts';
 import { CONTENT_WIDTH, planEmailArticleHtml } from './article-html.ts';
 import type { EmailTemplates } from './read-templates.ts';
 import { EXTRA_FIELD_PREFIX, planWebReader, prepareEmail, READER_FIELDS, renderEmail } from './render.ts';
-import { type EmailStrings, emailStrings, formatEmailDate } from './strings.ts';
 import { renderTextBody, underline, wrapText } from './text.ts';
 
 /** Part of the email cache key: bump the number whenever this code makes different output from equal input. */
@@ -88,7 +88,7 @@ export async function compileEmail(
   article: Article,
   templates: EmailTemplates,
 ): Promise<CompiledEmail> {
-  const strings = emailStrings(site.language);
+  const strings = planStrings(site.language);
   const body = planEmailArticleHtml(article.html, article.sourcePath);
   const data = planTemplateData(site, article, strings, body.html);
   checkNoMarker(article, data, templates);
@@ -155,13 +155,14 @@ export async function compileEmail(
 export function planTemplateData(
   site: Site,
   article: Article,
-  strings: EmailStrings,
+  strings: Strings,
   articleHtml: string,
 ): EmailTemplateData {
   const plain = renderTextBody(lexMarkdown(article.markdown, article.url), { imageLabel: strings.image });
-  const names = article.authors.map((author) => author.name);
-  const authors =
-    names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} ${strings.and} ${names.at(-1)}`;
+  const authors = joinNames(
+    article.authors.map((author) => author.name),
+    strings,
+  );
   const image = article.image;
   return {
     lang: article.lang,
@@ -179,7 +180,7 @@ export function planTemplateData(
       summary: article.summary,
       summaryHtml: article.summaryHtml,
       authors,
-      date: formatEmailDate(article.published, site.timeZone, strings),
+      date: formatDate(article.published, site.timeZone, strings),
       dateIso: article.published.toISOString(),
       image:
         image === undefined

@@ -4,14 +4,7 @@ import { type Author, Feed, type Item } from 'feed';
 import { KurierError } from '../error.ts';
 import type { Article, Image, OutputFile, Person, Site } from '../model.ts';
 import { planFeedLinks } from './feed-links.ts';
-import {
-  absolutizeHtmlUrls,
-  cdataSection,
-  escapeHtml,
-  escapeXmlAttribute,
-  escapeXmlText,
-  stripInvalidXmlChars,
-} from './xml.ts';
+import { cdataSection, escapeHtml, escapeXmlAttribute, escapeXmlText, stripInvalidXmlChars } from './xml.ts';
 
 const GENERATOR = 'Kurier';
 const DC_NS = 'http://purl.org/dc/elements/1.1/';
@@ -76,7 +69,8 @@ function planFeedData(site: Site, articles: readonly Article[]): FeedData {
       url,
       title: clean(article.title),
       summary: clean(article.summary),
-      contentHtml: absolutizeHtmlUrls(lead === '' ? body : `<p>${lead}</p>\n${body}`, url),
+      // The model's HTML has absolute URLs already (src/content/markdown.ts): readers show it away from the page.
+      contentHtml: lead === '' ? body : `<p>${lead}</p>\n${body}`,
       published: article.published,
       updated: article.updated,
       authors: article.authors.length > 0 ? article.authors.map(cleanPerson) : siteAuthors,

@@ -3,7 +3,7 @@
 import type { Article, OutputFile, Site } from '../model.ts';
 import { planFeedLinks } from './feed-links.ts';
 import { compileTemplate } from './handlebars.ts';
-import { joinNames, planStrings } from './strings.ts';
+import { formatDate, joinNames, planStrings } from './strings.ts';
 
 export interface PageTemplates {
   readonly article: string;
@@ -28,8 +28,10 @@ export function* renderPages(
   templates: PageTemplates,
 ): Generator<OutputFile> {
   const strings = planStrings(site.language);
-  const dateFormat = new Intl.DateTimeFormat(site.language, { dateStyle: 'long', timeZone: site.timeZone });
-  const showDate = (date: Date): ShownDate => ({ iso: date.toISOString(), text: dateFormat.format(date) });
+  const showDate = (date: Date): ShownDate => ({
+    iso: date.toISOString(),
+    text: formatDate(date, site.timeZone, strings),
+  });
   const links = planFeedLinks(site);
   const feeds = [links.atom, links.rss, links.json];
   const locale = site.language.replace('-', '_');

@@ -1,6 +1,30 @@
-// The words Kurier itself puts on pages, in the publication's language (German first, English fallback).
+// The words Kurier itself writes on pages and in emails, in the publication's language (German, or English
+// as the fallback), and dates as readers see them.
 
-const STRINGS = {
+export interface Strings {
+  readonly by: string;
+  readonly and: string;
+  readonly updated: string;
+  readonly skipToContent: string;
+  readonly subscribe: string;
+  readonly tags: string;
+  readonly articles: string;
+  readonly noArticles: string;
+  readonly readMore: string;
+  readonly viewInBrowser: string;
+  readonly unsubscribe: string;
+  readonly links: string;
+  readonly image: string;
+  /** Greeting with the reader's name, split around it: ["Hallo ", ","]. */
+  readonly greetingNamed: readonly [string, string];
+  /** Greeting when the name is unknown, and in the web version. */
+  readonly greetingAnonymous: string;
+  readonly months: readonly string[];
+  /** Day, month name, year in the language's order. */
+  readonly formatDate: (day: number, month: string, year: number) => string;
+}
+
+const STRINGS: Readonly<Record<'de' | 'en', Strings>> = {
   de: {
     by: 'Von',
     and: 'und',
@@ -10,6 +34,28 @@ const STRINGS = {
     tags: 'Schlagwörter',
     articles: 'Artikel',
     noArticles: 'Noch keine Artikel.',
+    readMore: 'Weiterlesen',
+    viewInBrowser: 'Im Browser ansehen',
+    unsubscribe: 'Abmelden',
+    links: 'Links',
+    image: 'Bild',
+    greetingNamed: ['Hallo ', ','],
+    greetingAnonymous: 'Hallo,',
+    months: [
+      'Januar',
+      'Februar',
+      'März',
+      'April',
+      'Mai',
+      'Juni',
+      'Juli',
+      'August',
+      'September',
+      'Oktober',
+      'November',
+      'Dezember',
+    ],
+    formatDate: (day, month, year) => `${day}. ${month} ${year}`,
   },
   en: {
     by: 'By',
@@ -20,18 +66,55 @@ const STRINGS = {
     tags: 'Tags',
     articles: 'Articles',
     noArticles: 'No articles yet.',
+    readMore: 'Read on',
+    viewInBrowser: 'View in browser',
+    unsubscribe: 'Unsubscribe',
+    links: 'Links',
+    image: 'Image',
+    greetingNamed: ['Hello ', ','],
+    greetingAnonymous: 'Hello,',
+    months: [
+      'January',
+      'February',
+      'March',
+      'April',
+      'May',
+      'June',
+      'July',
+      'August',
+      'September',
+      'October',
+      'November',
+      'December',
+    ],
+    formatDate: (day, month, year) => `${month} ${day}, ${year}`,
   },
-} as const;
+};
 
-export type PageStrings = (typeof STRINGS)[keyof typeof STRINGS];
-
-export function planStrings(language: string): PageStrings {
-  const primary = language.toLowerCase().split('-')[0];
-  return primary === 'de' ? STRINGS.de : STRINGS.en;
+/** Strings for a BCP 47 tag: "de-AT" uses "de"; an unknown language falls back to English. */
+export function planStrings(language: string): Strings {
+  return language.toLowerCase().split('-')[0] === 'de' ? STRINGS.de : STRINGS.en;
 }
 
 /** "Anna, Ben und Cleo" */
-export function joinNames(names: readonly string[], strings: PageStrings): string {
+export function joinNames(names: readonly string[], strings: Strings): string {
   if (names.length <= 1) return names.join('');
   return `${names.slice(0, -1).join(', ')} ${strings.and} ${names.at(-1)}`;
+}
+
+/**
+ * "26. November 2026": the calendar day in the publication's time zone (an article published at 00:30 in
+ * Berlin is dated the 26th, not the 25th as in UTC). Own month names: Node builds with reduced ICU data would
+ * otherwise print English months, and out/ must be the same on every machine.
+ */
+export function formatDate(date: Date, timeZone: string, strings: Strings): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+  }).formatToParts(date);
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    Number(parts.find((entry) => entry.type === type)?.value);
+  return strings.formatDate(part('day'), strings.months[part('month') - 1] ?? '', part('year'));
 }

@@ -32,22 +32,6 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-/**
- * Resolves relative `href` and `src` values in an HTML fragment against `base`. A feed entry is read far
- * from its page, RSS has no xml:base, and the W3C validator warns "ContainsRelRef" for each one.
- * Absolute values (any `scheme:`) are left byte for byte.
- */
-export function absolutizeHtmlUrls(html: string, base: string): string {
-  return html.replace(URL_ATTRIBUTE, (match, prefix: string, quote: string, value: string) => {
-    const reference = value.trim();
-    if (ABSOLUTE.test(reference) || !URL.canParse(reference, base)) return match;
-    return `${prefix}${quote}${new URL(reference, base).href}${quote}`;
-  });
-}
-
-const URL_ATTRIBUTE = /(\s(?:href|src)\s*=\s*)(["'])(.*?)\2/gi;
-const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
-
 const TEXT_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',
   '<': '&lt;',
