@@ -1,0 +1,53 @@
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXED_NOW, makeProject, runCli } from './support/project.ts';
+
+const roots: string[] = [];
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+describe('kurier', () => {
+  it('lists its commands, and every command explains itself with --help', async () => {
+    const help = await runCli('/nonexistent', ['--help']);
+    expect(help.code).toBe(0);
+    const names = [...help.out.join('\n').matchAll(/^ {2}(\S+) {2,}/gm)].map((match) => match[1]);
+    expect(names).toEqual(['build', 'new', 'publish', 'status']);
+    for (const name of names) {
+      const run = await runCli('/nonexistent', [name as string, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.out.join('\n')).toMatch(new RegExp(`^Usage: kurier ${name}`));
+    }
+  });
+
+  it('answers an unknown command or option with the usage and exit code 2', async () => {
+    const unknown = await runCli('/nonexistent', ['bulid']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err.join('\n')).toContain('unknown command "bulid"');
+    const option = await runCli('/nonexistent', ['build', '--outt', 'x']);
+    expect(option.code).toBe(2);
+    expect(option.err.join('\n')).toContain("Unknown option '--outt'");
+  });
+});
+
+describe('kurier new', () => {
+  it('starts a draft whose id is minted from the settings and the slug, and never overwrites', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    const run = await runCli(root, ['new', 'Grüße aus dem Ruhrgebiet']);
+    expect(run.code).toBe(0);
+    const text = await readFile(path.join(root, 'content', 'posts', 'gruesse-aus-dem-ruhrgebiet.md'), 'utf8');
+    expect(text).toContain('id: tag:kurier.example,2026:gruesse-aus-dem-ruhrgebiet\n');
+    expect(text).toContain('title: "Grüße aus dem Ruhrgebiet"\n');
+    expect(text).toContain(`date: 2026-11-26T11:00:00+01:00\n`);
+    expect(text).toContain('draft: true\n');
+    expect(FIXED_NOW.toISOString()).toBe('2026-11-26T10:00:00.000Z');
+    const build = await runCli(root, ['build']);
+    expect(build.code).toBe(0);
+    expect(build.out.at(-1)).toContain('(1 draft skipped)');
+    const again = await runCli(root, ['new', 'Grüße aus dem Ruhrgebiet']);
+    expect(again.code).toBe(1);
+    expect(again.err.join('\n')).toContain('DUPLICATE_SLUG');
+  });
+});
