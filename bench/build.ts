@@ -2,6 +2,7 @@
 // process (as `npm run build` would), cold (empty email cache) and warm.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,7 @@ function runBuild(root: string): Run {
 }
 
 export async function benchBuild(print: (line: string) => void): Promise<void> {
-  print('Build: full `kurier build` in a fresh process (wall time incl. start-up; peak RSS)');
+  print('Build: `npm run build` in a fresh process (wall time incl. start-up; peak RSS by GNU time)');
   print('  articles   generate   cold build (emails compiled)   warm build (emails cached)');
   for (const count of [100, 1_000, 10_000]) {
     const root = await mkdtemp(path.join(tmpdir(), `kurier-bench-${count}-`));

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXED_NOW, makeProject, runCli } from './support/project.ts';
+import { generateProject } from '../bench/generate.ts';
+import { FIXED_NOW, makeProject, repoRoot, runCli } from './support/project.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -49,5 +51,24 @@ describe('kurier new', () => {
     const again = await runCli(root, ['new', 'Grüße aus dem Ruhrgebiet']);
     expect(again.code).toBe(1);
     expect(again.err.join('\n')).toContain('DUPLICATE_SLUG');
+  });
+});
+
+describe('bin/kurier.js, what npm run build runs', () => {
+  it('bundles the sources and builds a site large enough for worker threads', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    await rm(path.join(root, 'content', 'posts'), { recursive: true });
+    await generateProject(root, repoRoot, 600);
+    const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, KURIER_ROOT: root },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Built 600 articles: 625 files/m);
+    const page = await readFile(path.join(root, 'out', 'artikel-599', 'index.html'), 'utf8');
+    expect(page).toContain('<h1>Artikel 599:');
   });
 });

@@ -1,7 +1,7 @@
 // One build: content/ → model → renderers → out/, with compiled emails for the newest articles.
 
 import path from 'node:path';
-import { parseContent } from '../content/content.ts';
+import { parseContentInParallel } from '../content/content.ts';
 import { readContentSources } from '../content/read-content.ts';
 import type { CompiledEmail } from '../email/compile.ts';
 import { compileEmail, EMAIL_COMPILER } from '../email/compile.ts';
@@ -75,7 +75,7 @@ function* emailFiles(emails: readonly BuiltEmail[]): Generator<OutputFile> {
 
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
   await checkOutDir(options.root, options.outDir);
-  const content = parseContent(await readContentSources(options.root));
+  const content = await parseContentInParallel(await readContentSources(options.root));
   const { site, articles } = content;
   const pageTemplates = await readPageTemplates(path.join(options.root, 'templates'));
   const emails = await buildEmails(options, site, articles);
