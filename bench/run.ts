@@ -1,6 +1,14 @@
-// `npm run bench`: the build benchmark (email and send benchmarks join as they land).
+// `npm run bench [build|email|send]`: the build, newsletter and sending benchmarks, or the one named.
 
 import { benchBuild } from './build.ts';
+import { benchEmail } from './email.ts';
+import { benchSend } from './send.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
-await benchBuild(print);
+const benches = { build: benchBuild, email: benchEmail, send: benchSend } as const;
+const only = process.argv[2];
+for (const [name, bench] of Object.entries(benches)) {
+  if (only !== undefined && only !== name) continue;
+  await bench(print);
+  print('');
+}

@@ -17,6 +17,8 @@ const server = new SMTPServer({
     stream.resume();
   },
 });
+// A client that goes away mid-session is not the sink's problem.
+server.on('error', () => {});
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.server.address() as AddressInfo).port })}\n`);
 });

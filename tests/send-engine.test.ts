@@ -178,13 +178,15 @@ describe('deliver', () => {
   });
 
   it('stops the run when the whole sender is refused (421) and resumes it later', async () => {
-    let refusing = true;
+    // From reader5 on, the server turns every message away (as a provider does once a sender is over its limit).
+    let refusing = false;
+    let limited = true;
     await start(
       {
-        rcpt: (address) =>
-          refusing && address === 'reader5@example.com'
-            ? { code: 421, message: '4.7.0 Too many messages, closing connection' }
-            : undefined,
+        rcpt: (address) => {
+          if (limited && address === 'reader5@example.com') refusing = true;
+          return refusing ? { code: 421, message: '4.7.0 Too many messages, closing connection' } : undefined;
+        },
       },
       1,
     );
@@ -196,6 +198,7 @@ describe('deliver', () => {
     expect(first.summary.sent).toBe(5);
     expect(first.summary.notAttempted + first.summary.deferred).toBe(5);
     refusing = false;
+    limited = false;
     const replay = await readJournal(path.join(dir, 'journal.jsonl'), 10);
     const second = await run({ count: 10, states: replay.states, connections: 1 });
     expect(second.summary).toMatchObject({ sent: 5, halt: undefined });
@@ -273,6 +276,50 @@ describe('deliver', () => {
       'reader4@example.com',
       'reader5@example.com',
     ]);
+  });
+});
+
+describe('deliver with --rate', () => {
+  it('spaces the messages by the rate on the injected clock', async () => {
+    let now = 0;
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    };
+    const sentAt: number[] = [];
+    const transport: Transport = {
+      description: 'clocked',
+      verify: async () => {},
+      send: async () => {
+        sentAt.push(now);
+        return { kind: 'sent', response: '250 OK' };
+      },
+      close: async () => {},
+    };
+    const summary = await deliver({
+      recipients: listOf(30),
+      states: new Uint8Array(30),
+      unknown: 'resend',
+      render,
+      envelopeFrom: 'bounces@kurier.example',
+      transport,
+      journal: undefined,
+      suppressed: new Set(),
+      connections: 5,
+      rate: 10,
+      retry: FAST_RETRY,
+      clock,
+      random: () => 0,
+      wallTime: () => 0,
+      signal: new AbortController().signal,
+      planned: 30,
+    });
+    expect(summary.sent).toBe(30);
+    // 30 messages at 10/s: the first goes at once, the last after 2.9 s.
+    expect(sentAt.at(-1)).toBe(2900);
+    expect(sentAt.filter((t) => t < 1000)).toHaveLength(10);
   });
 });
 

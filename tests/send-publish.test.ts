@@ -88,6 +88,33 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
 }
 
+/** `kurier publish` as its own process (through the real CLI entry), once `started` messages arrived. */
+async function startPublishProcess(started: number): Promise<{
+  process: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}> {
+  if (server === undefined) throw new Error('no server');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'kurier.ts'), 'publish'], {
+    cwd: REPO,
+    env: { ...process.env, KURIER_ROOT: root, SMTP_URL: server.url, KURIER_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const deadline = Date.now() + 30_000;
+  while (server.received.length < started) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`the send did not get going:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return { process: child, exited, output: () => output };
+}
+
 function header(message: Awaited<ReturnType<TestSmtpServer['parsed']>>[number], name: string): string {
   return message.headerLines.find((line) => line.key === name)?.line ?? '';
 }
@@ -210,6 +237,29 @@ describe('kurier publish', () => {
     expect(server.received).toHaveLength(0);
   });
 
+  it('reads SMTP_URL and KURIER_SECRET from .env, the environment winning, and KURIER_STATE_DIR', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(2));
+    await writeFile(
+      path.join(root, '.env'),
+      `# local settings\nSMTP_URL=smtp://127.0.0.1:1\nKURIER_SECRET="${SECRET}"\nKURIER_STATE_DIR=private\n`,
+    );
+    const { code } = await publish({}, { SMTP_URL: server.url });
+    expect(code).toBe(0);
+    expect(server.received).toHaveLength(2);
+    expect(await readdir(path.join(root, 'private'))).toEqual(expect.arrayContaining(['sends']));
+  });
+
+  it('stops with --strict on an invalid row, naming its line, and freezes nothing', async () => {
+    server = await startSmtpServer();
+    await writeSubscribers(['a@example.com,A', 'b@example,B', 'c@example.com,C']);
+    const error = await publishError({ strict: true });
+    expect(error).toMatchObject({ code: 'SUBSCRIBER_INVALID', file: 'subscribers.csv', line: 3 });
+    expect(server.received).toHaveLength(0);
+    const sends = path.join(root, '.kurier', 'sends');
+    for (const name of await readdir(sends)) expect(await readdir(path.join(sends, name))).toEqual([]);
+  });
+
   it('lets no header in through a subscriber name', async () => {
     server = await startSmtpServer();
     await writeFile(path.join(root, 'subscribers.csv'), 'email,name\neve@example.com,"Eve\r\nBcc: x@y"\n');
@@ -240,30 +290,10 @@ describe('kurier publish', () => {
     server = await startSmtpServer({ delayMs: 4 });
     const everyone = addresses(150);
     await writeSubscribers(everyone);
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(REPO, 'src', 'kurier.ts'), 'publish'],
-      {
-        cwd: REPO,
-        env: { ...process.env, KURIER_ROOT: root, SMTP_URL: server.url, KURIER_SECRET: SECRET },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => resolve(signal)),
-    );
-    const deadline = Date.now() + 30_000;
-    while (server.received.length < 40) {
-      if (Date.now() > deadline) throw new Error(`the child did not get going:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-    const beforeRestart = server.received.length;
-    expect(beforeRestart).toBeLessThan(150);
+    const child = await startPublishProcess(40);
+    child.process.kill('SIGKILL');
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(server.received.length).toBeLessThan(150);
 
     const second = await publish();
     expect(second.code).toBe(0);
@@ -277,7 +307,26 @@ describe('kurier publish', () => {
     // Any reader who got two copies got the same Message-ID twice: one message to their client.
     for (const ids of copies.values()) expect(ids.size).toBe(1);
     expect(server.received.length - 150).toBeLessThanOrEqual(5);
-  }, 60_000);
+  });
+
+  it('stops cleanly on SIGTERM (what is in flight finishes, exit 1) and the next run sends the rest once', async () => {
+    server = await startSmtpServer({ delayMs: 4 });
+    const everyone = addresses(150);
+    await writeSubscribers(everyone);
+    const child = await startPublishProcess(30);
+    child.process.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 1, signal: null });
+    expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
+    const status = collect();
+    await statusCommand.run({}, [], context({}, status.io));
+    // Nothing in doubt after a clean stop, and no lock left behind.
+    expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
+    expect(status.out.join('\n')).not.toContain('right now');
+
+    expect((await publish()).code).toBe(0);
+    const received = server.received.flatMap((message) => message.to);
+    expect(received.sort()).toEqual([...everyone].sort());
+  });
 
   it('resends an unknown outcome with the same Message-ID by default, or leaves it with --unknown skip', async () => {
     server = await startSmtpServer();

@@ -33,7 +33,7 @@ async function rowsOf(csv: string): Promise<SubscriberRow[]> {
   const file = path.join(dir, 'list.csv');
   await writeFile(file, csv);
   const rows: SubscriberRow[] = [];
-  for await (const row of readSubscribers(file, 'list.csv')) rows.push(row);
+  for await (const batch of readSubscribers(file, 'list.csv')) rows.push(...batch);
   return rows;
 }
 
@@ -85,8 +85,7 @@ describe('readSubscribers', () => {
       { ok: false, line: 5, problem: 'status must be active, unsubscribed or bounced' },
       {
         ok: true,
-        // csv-parse counts the CRLF inside the quotes as two lines: the number is the record's last line.
-        line: expect.any(Number),
+        line: 6,
         subscriber: {
           email: 'ben@example.com',
           key: 'ben@example.com',

@@ -1,7 +1,7 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
 import { randomUUID } from 'node:crypto';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,29 +10,33 @@ import type { CompiledEmail } from '../email/compile.ts';
 import { compileEmail } from '../email/compile.ts';
 import { prepareMessage, renderMessage } from '../email/mime.ts';
 import { readEmailTemplates } from '../email/read-templates.ts';
+import { EXTRA_FIELD_PREFIX } from '../email/render.ts';
 import { type ErrorCode, KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { parseAddress } from '../send/address.ts';
 import { type DeliverySummary, deliver } from '../send/deliver.ts';
-import { mergeEnv, readEnvFile, readSendEnv, type SendEnv } from '../send/env.ts';
+import { mergeEnv, readEnvFile, readSendEnv } from '../send/env.ts';
 import { Journal, readJournal } from '../send/journal.ts';
-import { acquireLock, type Lock } from '../send/lock.ts';
+import { acquireLock } from '../send/lock.ts';
 import { createDryRunTransport, createOutboxTransport, outboxDirectory } from '../send/outbox.ts';
 import {
   DEFAULT_RETRY,
   planDomain,
   planMessageId,
   planResume,
+  planUnsubscribeMailto,
   planUnsubscribeToken,
   planUnsubscribeUrl,
   type RetryPolicy,
+  type SendPlan,
+  type UnknownPolicy,
 } from '../send/plan.ts';
 import { createProgressReporter, formatDuration } from '../send/progress.ts';
 import { type Clock, systemClock } from '../send/rate.ts';
 import {
+  type FrozenDraft,
   freezeRecipients,
   JOURNAL_FILE,
-  type ListProblem,
   LOCK_FILE,
   type Recipient,
   readRecipients,
@@ -43,7 +47,7 @@ import {
 import { readSuppression, SuppressionWriter } from '../send/suppression.ts';
 import { checkDkimKey, createSmtpTransport, type HaltReason, type Transport } from '../send/transport.ts';
 import type { Command, CommandContext, Io, OptionValues } from './command.ts';
-import { planPaths } from './paths.ts';
+import { type Paths, planPaths } from './paths.ts';
 
 export const SUBSCRIBERS_FILE = 'subscribers.csv';
 
@@ -139,8 +143,11 @@ function planMessage(
   const prepared = prepareMessage(compiled, site);
   const domain = planDomain(site.baseUrl);
   const listId = `${site.title} <newsletter.${domain}>`;
+  const unsubscribeMailto = planUnsubscribeMailto(site.email.unsubscribeMailto);
   const emptyFields = Object.fromEntries(
-    compiled.readerFields.filter((field) => field.startsWith('fields.')).map((field) => [field.slice(7), '']),
+    compiled.readerFields
+      .filter((field) => field.startsWith(EXTRA_FIELD_PREFIX))
+      .map((field) => [field.slice(EXTRA_FIELD_PREFIX.length), '']),
   );
   return {
     site,
@@ -161,8 +168,7 @@ function planMessage(
           messageId: planMessageId(article.id, key, domain),
           date,
           listId,
-          // A subject lets the receiving mailbox's filter recognise the request (RFC 2369 §3.2).
-          unsubscribeMailto: `mailto:${site.email.unsubscribeMailto}?subject=unsubscribe`,
+          unsubscribeMailto,
         },
       );
     },
@@ -171,19 +177,19 @@ function planMessage(
 
 async function buildAndPick(
   context: CommandContext,
-  values: OptionValues,
+  paths: Paths,
   slug: string | undefined,
-  env: SendEnv,
+  secret: string | undefined,
 ): Promise<Message> {
-  const paths = planPaths({ root: context.root, env: context.env }, values);
   const result = await buildPublication({
     root: context.root,
     outDir: paths.outDir,
     stateDir: paths.stateDir,
   });
   for (const warning of result.warnings) context.io.err(`warning: ${warning}`);
+  const count = result.articles.length;
   context.io.out(
-    `Built ${result.articles.length} article${result.articles.length === 1 ? '' : 's'} into ${path.relative(context.root, paths.outDir) || '.'}/.`,
+    `Built ${count} article${count === 1 ? '' : 's'} into ${path.relative(context.root, paths.outDir) || '.'}/.`,
   );
   const article = slug === undefined ? result.articles[0] : result.articles.find((a) => a.slug === slug);
   if (article === undefined) {
@@ -199,15 +205,15 @@ async function buildAndPick(
       `no published article has the slug "${slug}"${known.length > 0 ? ` (newest: ${known.join(', ')})` : ''}; drafts are never sent.`,
     );
   }
-  const built = result.emails.find((email) => email.article.id === article.id)?.email;
+  // The build compiles the newest articles' emails; an older one named by slug is compiled here.
   const compiled =
-    built ??
+    result.emails.find((email) => email.article.id === article.id)?.email ??
     (await compileEmail(
       result.site,
       article,
       await readEmailTemplates(path.join(context.root, 'templates')),
     ));
-  return planMessage(result.site, article, compiled, env.secret);
+  return planMessage(result.site, article, compiled, secret);
 }
 
 function haltError(reason: HaltReason, response: string, description: string): KurierError {
@@ -248,170 +254,204 @@ function printSummary(io: Io, summary: DeliverySummary, verb: string): void {
   }
 }
 
+type Mode = 'smtp' | 'outbox' | 'dry-run';
+
 export async function runPublish(
   values: OptionValues,
   positionals: readonly string[],
   context: CommandContext,
   deps: PublishDeps = defaultPublishDeps,
 ): Promise<number> {
-  const { io, root } = context;
   const options = parseOptions(values);
   if (positionals.length > 1) throw new KurierError('USAGE', 'give at most one slug: kurier publish [slug].');
-  const env = mergeEnv(await readEnvFile(root), context.env);
-  const paths = planPaths({ root, env }, values);
+  const env = mergeEnv(await readEnvFile(context.root), context.env);
+  const paths = planPaths({ root: context.root, env }, values);
   if (isInside(paths.outDir, paths.stateDir) || isInside(paths.stateDir, paths.outDir)) {
     throw new KurierError(
       'OUT_DIR_UNSAFE',
       `the private state folder ${paths.stateDir} overlaps the published folder ${paths.outDir}; subscriber data and the journal must never be published: choose another --state.`,
     );
   }
-  const sendEnv = await readSendEnv(root, env);
-  const smtp = sendEnv.smtpUrl !== undefined && !options['dry-run'];
-  if (smtp && sendEnv.secret === undefined) {
+  const sendEnv = await readSendEnv(context.root, env);
+  const mode: Mode = options['dry-run'] ? 'dry-run' : sendEnv.smtpUrl !== undefined ? 'smtp' : 'outbox';
+  if (mode === 'smtp' && sendEnv.secret === undefined) {
     throw new KurierError(
       'SECRET_MISSING',
       'KURIER_SECRET is not set, and it signs every unsubscribe link; set it (e.g. openssl rand -hex 32) in the environment or .env. Without SMTP_URL or with --dry-run, Kurier works without it.',
     );
   }
   if (sendEnv.dkim !== undefined) checkDkimKey(sendEnv.dkim);
-  const message = await buildAndPick(context, values, positionals[0], sendEnv);
-  const { site, article } = message;
-  const makeTransport = (): Transport =>
-    options['dry-run']
+  const message = await buildAndPick(context, paths, positionals[0], sendEnv.secret);
+  const transport =
+    mode === 'dry-run'
       ? createDryRunTransport()
       : sendEnv.smtpUrl !== undefined
         ? createSmtpTransport({ url: sendEnv.smtpUrl, connections: options.connections, dkim: sendEnv.dkim })
-        : createOutboxTransport(outboxDirectory(paths.stateDir, article.slug));
-
-  if (options.to !== undefined) return sendTestCopy(context, options.to, message, makeTransport());
-
-  const dir = sendDirectory(paths.stateDir, article.id);
-  const recording = smtp;
-  let lock: Lock | undefined;
-  let scratch: string | undefined;
-  let journal: Journal | undefined;
-  let uncommitted: { abort(): Promise<void> } | undefined;
-  let suppressionWriter: SuppressionWriter | undefined;
-  const transport = makeTransport();
+        : createOutboxTransport(outboxDirectory(paths.stateDir, message.article.slug));
   try {
-    if (recording) {
-      lock = await acquireLock(path.join(dir, LOCK_FILE), {
+    if (options.to !== undefined) return await sendTestCopy(context, options.to, message, transport);
+    return await sendNewsletter({ context, deps, options, paths, mode, message, transport });
+  } finally {
+    await transport.close();
+  }
+}
+
+interface SendRun {
+  readonly context: CommandContext;
+  readonly deps: PublishDeps;
+  readonly options: PublishOptions;
+  readonly paths: Paths;
+  readonly mode: Mode;
+  readonly message: Message;
+  readonly transport: Transport;
+}
+
+/** The recipient list of this run: frozen earlier, or just frozen and not yet made the send's list. */
+interface OpenList {
+  readonly dir: string;
+  readonly meta: SendMeta | undefined;
+  readonly first: Recipient | undefined;
+  /** Makes a fresh freeze the list of the send (after every check passed). */
+  readonly commit: (() => Promise<SendMeta>) | undefined;
+  readonly abort: () => Promise<void>;
+}
+
+/**
+ * The list of the send: the frozen one when the send has begun, else the subscriber list frozen now. A
+ * rehearsal (dry run, outbox) freezes into a scratch folder, so it never fixes the list of the real send.
+ */
+async function openList(run: SendRun, sendDir: string, suppressed: ReadonlySet<string>): Promise<OpenList> {
+  const { context, options, mode, message } = run;
+  const { io, root } = context;
+  const meta = await readSendMeta(sendDir);
+  if (meta !== undefined) {
+    io.out(
+      `Continuing the send of "${meta.slug}" started ${meta.frozenAt}: ${number.format(meta.total)} recipients, frozen then (the subscriber list is not read again).`,
+    );
+    return { dir: sendDir, meta, first: undefined, commit: undefined, abort: async () => {} };
+  }
+  const journalFile = path.join(sendDir, JOURNAL_FILE);
+  if (mode === 'smtp' && (await exists(journalFile))) {
+    throw new KurierError(
+      'JOURNAL_INVALID',
+      `the send journal exists but the description of its send (send.json) is missing; restore it, or move ${sendDir} away to start this send from scratch (everyone would get the email again).`,
+      { file: journalFile },
+    );
+  }
+  if (mode === 'smtp') {
+    // A freeze cut short by a crash left its temp file behind; we hold the lock, so nobody else writes here.
+    const names = await readdir(sendDir).catch(() => []);
+    await Promise.all(
+      names.filter((name) => name.endsWith('.tmp')).map((name) => rm(path.join(sendDir, name))),
+    );
+  }
+  const scratch = mode === 'smtp' ? undefined : await mkdtemp(path.join(tmpdir(), 'kurier-rehearsal-'));
+  const dir = scratch ?? sendDir;
+  const dropScratch = async (): Promise<void> => {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  };
+  const subscribersFile = path.resolve(root, options.subscribers ?? SUBSCRIBERS_FILE);
+  const displayName = path.relative(root, subscribersFile) || subscribersFile;
+  let invalid = 0;
+  let firstInvalidLine: number | undefined;
+  let draft: FrozenDraft;
+  try {
+    draft = await freezeRecipients(dir, {
+      subscribersFile,
+      displayName,
+      suppressed,
+      onProblem: (problem) => {
+        invalid += 1;
+        firstInvalidLine ??= problem.line;
+        if (invalid <= PROBLEMS_SHOWN) io.err(`${displayName}:${problem.line}  ${problem.problem}`);
+      },
+    });
+  } catch (error) {
+    await dropScratch();
+    throw error;
+  }
+  if (invalid > PROBLEMS_SHOWN) io.err(`… and ${number.format(invalid - PROBLEMS_SHOWN)} more invalid rows.`);
+  const abort = async (): Promise<void> => {
+    await draft.abort();
+    await dropScratch();
+  };
+  if (options.strict && invalid > 0) {
+    await abort();
+    throw new KurierError(
+      'SUBSCRIBER_INVALID',
+      `${number.format(invalid)} row(s) of the subscriber list are invalid (listed above); fix them, or run without --strict to skip them.`,
+      { file: displayName, line: firstInvalidLine },
+    );
+  }
+  const { stats } = draft;
+  io.out(
+    `${displayName}: ${number.format(draft.total)} recipients (${number.format(stats.rows)} rows; left out: ` +
+      `${number.format(stats.invalid)} invalid, ${number.format(stats.duplicates)} duplicate, ` +
+      `${number.format(stats.inactive)} unsubscribed or bounced, ${number.format(stats.suppressed)} on the suppression list).`,
+  );
+  const frozenAt = context.now().toISOString();
+  const commit = () =>
+    draft.commit({
+      articleId: message.article.id,
+      slug: message.article.slug,
+      title: message.article.title,
+      frozenAt,
+      subscribers: displayName,
+    });
+  return { dir, meta: undefined, first: draft.first, commit, abort };
+}
+
+async function sendNewsletter(run: SendRun): Promise<number> {
+  const { context, deps, options, paths, mode, message, transport } = run;
+  const { io } = context;
+  const { article, site } = message;
+  const recording = mode === 'smtp';
+  const sendDir = sendDirectory(paths.stateDir, article.id);
+  // Only a real send takes the lock: rehearsals record nothing and may run beside it.
+  const lock = recording
+    ? await acquireLock(path.join(sendDir, LOCK_FILE), {
         now: context.now(),
         nonce: deps.nonce(),
         what: `the newsletter "${article.slug}"`,
-      });
-    }
-    const suppressed = await readSuppression(paths.stateDir);
-    let meta = await readSendMeta(dir);
-    let listDir = dir;
-    const journalFile = path.join(dir, JOURNAL_FILE);
-    let commit: (() => Promise<SendMeta>) | undefined;
-    let first: Recipient | undefined;
-    if (meta === undefined) {
-      if (recording && (await exists(journalFile))) {
-        throw new KurierError(
-          'JOURNAL_INVALID',
-          `the send journal exists but the description of its send (send.json) is missing; restore it, or move ${dir} away to start this send from scratch (everyone would get the email again).`,
-          { file: journalFile },
-        );
-      }
-      if (!recording) {
-        // A rehearsal freezes into a scratch folder, so it never fixes the list of the real send.
-        scratch = await mkdtemp(path.join(tmpdir(), 'kurier-rehearsal-'));
-        listDir = scratch;
-      }
-      const subscribersFile = path.resolve(root, options.subscribers ?? SUBSCRIBERS_FILE);
-      const displayName = path.relative(root, subscribersFile) || subscribersFile;
-      const problems: ListProblem[] = [];
-      const draft = await freezeRecipients(listDir, {
-        subscribersFile,
-        displayName,
-        suppressed,
-        onProblem: (problem) => {
-          problems.push(problem);
-          if (problems.length <= PROBLEMS_SHOWN) io.err(`${displayName}:${problem.line}  ${problem.problem}`);
-        },
-      });
-      if (problems.length > PROBLEMS_SHOWN) {
-        io.err(`… and ${number.format(problems.length - PROBLEMS_SHOWN)} more invalid rows.`);
-      }
-      if (options.strict && problems.length > 0) {
-        await draft.abort();
-        throw new KurierError(
-          'SUBSCRIBER_INVALID',
-          `${number.format(problems.length)} row(s) of the subscriber list are invalid (listed above); fix them, or run without --strict to skip them.`,
-          { file: displayName, line: problems[0]?.line },
-        );
-      }
-      uncommitted = draft;
-      first = draft.first;
-      const { stats } = draft;
-      io.out(
-        `${displayName}: ${number.format(draft.total)} recipients` +
-          ` (${number.format(stats.rows)} rows; left out: ${number.format(stats.invalid)} invalid, ${number.format(stats.duplicates)} duplicate,` +
-          ` ${number.format(stats.inactive)} unsubscribed or bounced, ${number.format(stats.suppressed)} on the suppression list).`,
-      );
-      const frozenAt = context.now();
-      commit = () =>
-        draft.commit({
-          articleId: article.id,
-          slug: article.slug,
-          title: article.title,
-          frozenAt: frozenAt.toISOString(),
-          subscribers: displayName,
-        });
-      if (!recording) {
-        meta = await commit();
-        commit = undefined;
-        uncommitted = undefined;
-      }
-    } else {
-      io.out(
-        `Continuing the send of "${article.slug}" started ${meta.frozenAt}: ${number.format(meta.total)} recipients, frozen then (the subscriber list is not read again).`,
-      );
-    }
-
-    // Everything is checked before the first message leaves: one reader's copy renders, the server takes the login.
-    first ??= await firstRecipient(listDir);
-    if (first !== undefined) message.render(first, context.now());
+      })
+    : undefined;
+  let list: OpenList | undefined;
+  let committed = false;
+  let journal: Journal | undefined;
+  let bounces: SuppressionWriter | undefined;
+  try {
+    // Everything is checked before the first message leaves: the server takes the login (first: it is
+    // quick, a million-row list is not), the list is valid, a reader's copy renders.
     await transport.verify();
-    if (commit !== undefined) {
-      meta = await commit();
-      uncommitted = undefined;
-    }
-    if (meta === undefined) throw new Error('the frozen list has no description');
+    const suppressed = await readSuppression(paths.stateDir);
+    list = await openList(run, sendDir, suppressed);
+    const first = list.first ?? (await firstRecipient(list.dir));
+    if (first !== undefined) message.render(first, context.now());
+    const meta = list.meta ?? (await list.commit?.());
+    if (meta === undefined) throw new Error('a frozen list without its description');
+    committed = true;
 
     const states =
-      scratch === undefined
-        ? (await readJournal(journalFile, meta.total)).states
+      list.dir === sendDir
+        ? (await readJournal(path.join(sendDir, JOURNAL_FILE), meta.total)).states
         : new Uint8Array(meta.total);
     const plan = planResume(states, options.unknown);
-    if (plan.unknownResent > 0 || plan.unknownSkipped > 0) {
-      const count = number.format(plan.unknownResent + plan.unknownSkipped);
-      io.err(
-        plan.unknownResent > 0
-          ? `${count} recipient(s) have an unknown outcome (a run stopped while their message was on the way): sending again with the same Message-ID (--unknown skip leaves them).`
-          : `${count} recipient(s) have an unknown outcome and are left alone (--unknown skip).`,
-      );
-    }
-    const mode = options['dry-run']
-      ? 'Dry run'
-      : recording
-        ? 'Sending'
-        : `Writing to the outbox (no SMTP_URL)`;
+    announce(io, plan, options.unknown);
+    const verb =
+      mode === 'dry-run' ? 'Dry run' : recording ? 'Sending' : 'Writing to the outbox (no SMTP_URL)';
     io.out(
-      `${mode}: "${article.title}" to ${number.format(plan.toSend)} of ${number.format(plan.total)} recipients` +
+      `${verb}: "${article.title}" to ${number.format(plan.toSend)} of ${number.format(plan.total)} recipients` +
         (plan.done.sent > 0 ? ` (${number.format(plan.done.sent)} already have it)` : '') +
         ` via ${transport.description}.`,
     );
     if (recording) {
-      journal = await Journal.open(journalFile);
-      suppressionWriter = await SuppressionWriter.open(paths.stateDir);
+      journal = await Journal.open(path.join(sendDir, JOURNAL_FILE));
+      bounces = await SuppressionWriter.open(paths.stateDir);
     }
-    const writer = suppressionWriter;
+    const writer = bounces;
     const date = new Date(meta.frozenAt);
     const summary = await deliver({
-      recipients: readRecipients(listDir),
+      recipients: readRecipients(list.dir),
       states,
       unknown: options.unknown,
       render: (recipient) => message.render(recipient, date),
@@ -439,11 +479,10 @@ export async function runPublish(
       planned: plan.toSend,
       onProgress: createProgressReporter(io, () => deps.clock.now()),
     });
-    printSummary(io, summary, options['dry-run'] ? 'Rendered (not sent)' : recording ? 'Sent' : 'Written');
-    if (!recording && !options['dry-run'] && summary.sent > 0) {
-      io.out(
-        `The messages are in ${outboxDirectory(paths.stateDir, article.slug)}; set SMTP_URL to send them.`,
-      );
+    printSummary(io, summary, mode === 'dry-run' ? 'Rendered (not sent)' : recording ? 'Sent' : 'Written');
+    if (mode === 'outbox' && summary.sent > 0) {
+      const where = path.relative(context.root, outboxDirectory(paths.stateDir, article.slug));
+      io.out(`The messages are in ${where}/; set SMTP_URL to send them.`);
     }
     if (summary.halt !== undefined)
       throw haltError(summary.halt.reason, summary.halt.response, transport.description);
@@ -458,13 +497,22 @@ export async function runPublish(
     }
     return summary.rejected + summary.deferred + summary.notAttempted > 0 ? 1 : 0;
   } finally {
-    await uncommitted?.abort();
     await journal?.close();
-    await suppressionWriter?.close();
-    await transport.close();
+    await bounces?.close();
+    // A fresh freeze that never became the send's list (a check failed) is dropped; a rehearsal's scratch too.
+    if (list !== undefined && (!committed || list.dir !== sendDir)) await list.abort();
     await lock?.release();
-    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }
+}
+
+function announce(io: Io, plan: SendPlan, policy: UnknownPolicy): void {
+  const unknown = plan.unknownResent + plan.unknownSkipped;
+  if (unknown === 0) return;
+  io.err(
+    policy === 'resend'
+      ? `${number.format(unknown)} recipient(s) have an unknown outcome (a run stopped while their message was on the way): sending again with the same Message-ID (--unknown skip leaves them).`
+      : `${number.format(unknown)} recipient(s) have an unknown outcome and are left alone (--unknown skip).`,
+  );
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -487,28 +535,21 @@ async function sendTestCopy(
 ): Promise<number> {
   const address = parseAddress(to);
   if (!address.ok) throw new KurierError('USAGE', `--to: ${address.reason}.`);
-  try {
-    await transport.verify();
-    const raw = message.render(
-      { email: address.address, name: '', fields: message.emptyFields },
-      context.now(),
-    );
-    const outcome = await transport.send({
-      index: -1,
-      envelope: { from: message.site.email.from.email, to: address.address },
-      raw,
-    });
-    if (outcome.kind === 'sent') {
-      context.io.out(
-        `Test copy of "${message.article.title}" sent to ${address.address} via ${transport.description} (nothing recorded).`,
-      );
-      return 0;
-    }
+  await transport.verify();
+  const reader = { email: address.address, name: '', fields: message.emptyFields };
+  const outcome = await transport.send({
+    index: -1,
+    envelope: { from: message.site.email.from.email, to: address.address },
+    raw: message.render(reader, context.now()),
+  });
+  if (outcome.kind !== 'sent') {
     context.io.err(`The test copy to ${address.address} failed: ${outcome.response}`);
     return 1;
-  } finally {
-    await transport.close();
   }
+  context.io.out(
+    `Test copy of "${message.article.title}" sent to ${address.address} via ${transport.description} (nothing recorded).`,
+  );
+  return 0;
 }
 
 export const publishCommand: Command = {

@@ -1,10 +1,10 @@
 // `kurier status [slug]`: what the send journals say: who has the newsletter, who not yet, whether a send runs.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { mergeEnv, readEnvFile } from '../send/env.ts';
 import { readJournal } from '../send/journal.ts';
+import { readLockState } from '../send/lock.ts';
 import { planResume } from '../send/plan.ts';
 import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
 import type { Command, Io } from './command.ts';
@@ -13,15 +13,13 @@ import { planPaths } from './paths.ts';
 const number = new Intl.NumberFormat('en-US');
 
 async function readLockHolder(dir: string): Promise<string | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(path.join(dir, LOCK_FILE), 'utf8')) as {
-      pid?: number;
-      startedAt?: string;
-    };
-    return `a send is running or was killed (pid ${owner.pid ?? '?'}, since ${owner.startedAt ?? '?'}); publish takes over a dead run's lock by itself`;
-  } catch {
-    return undefined;
-  }
+  const lock = await readLockState(path.join(dir, LOCK_FILE));
+  if (lock === undefined) return undefined;
+  const who =
+    lock.owner === undefined ? 'a run' : `process ${lock.owner.pid} (since ${lock.owner.startedAt})`;
+  return lock.running
+    ? `being sent right now by ${who}`
+    : `${who} stopped without finishing; kurier publish continues it (and takes over its lock)`;
 }
 
 async function printSend(io: Io, dir: string, meta: SendMeta): Promise<void> {

@@ -93,6 +93,9 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
   const { states, clock, signal, journal } = options;
   const started = clock.now();
   const bucket = options.rate === undefined ? undefined : new TokenBucket(options.rate, started);
+  // Twice as many messages in hand as connections: while one is on the wire, the next is rendered and
+  // journaled, so no connection waits for an fsync. The extra ones wait in the pool's queue, unsent.
+  const depth = options.connections * 2;
   const connectionFailureLimit = options.connectionFailureLimit ?? Math.max(10, options.connections * 3);
   const iterator = options.recipients[Symbol.asyncIterator]();
   const inFlight = new Set<Promise<void>>();
@@ -101,7 +104,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
   let halt: DeliverySummary['halt'];
   let fatal: { error: unknown } | undefined;
   let connectionFailures = 0;
-  const tally = { sent: 0, rejected: 0, deferred: 0, skipped: 0, hardBounces: 0, attempted: 0 };
+  const tally = { sent: 0, rejected: 0, deferred: 0, skipped: 0, hardBounces: 0 };
   const rejections: Rejection[] = [];
 
   const stopping = (): boolean => signal.aborted || halt !== undefined || fatal !== undefined;
@@ -191,7 +194,6 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
       const raw = options.render(job.recipient, job.index);
       states[job.index] = ATTEMPTING;
       job.attempts += 1;
-      if (job.attempts === 1) tally.attempted += 1;
       await record({ i: job.index, s: 'attempting', t: options.wallTime() });
       const outcome = await options.transport.send({
         index: job.index,
@@ -214,7 +216,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
   };
 
   while (!stopping()) {
-    if (inFlight.size >= options.connections) {
+    if (inFlight.size >= depth) {
       await Promise.race(inFlight);
       continue;
     }

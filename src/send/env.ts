@@ -83,7 +83,10 @@ export async function readSendEnv(root: string, env: Env): Promise<SendEnv> {
     );
   }
   const values = parsed.data;
-  let privateKey = values.DKIM_PRIVATE_KEY;
+  // CI secrets often carry a PEM key on one line with literal "\n"s.
+  let privateKey = values.DKIM_PRIVATE_KEY?.includes('\n')
+    ? values.DKIM_PRIVATE_KEY
+    : values.DKIM_PRIVATE_KEY?.replaceAll('\\n', '\n');
   if (privateKey === undefined && values.DKIM_PRIVATE_KEY_FILE !== undefined) {
     const file = path.resolve(root, values.DKIM_PRIVATE_KEY_FILE);
     try {

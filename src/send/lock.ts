@@ -119,6 +119,26 @@ async function tryCreate(file: string, owner: LockOwner): Promise<boolean> {
   return true;
 }
 
+async function judgeStale(found: { owner: LockOwner | undefined; ageMs: number }): Promise<boolean> {
+  if (found.owner === undefined) return found.ageMs > CREATING_GRACE_MS;
+  return isLockStale({
+    owner: found.owner,
+    heartbeatAgeMs: found.ageMs,
+    host: hostname(),
+    answers: processAnswers(found.owner.pid),
+    info: await readProcessInfo(found.owner.pid),
+  });
+}
+
+/** For `kurier status`: who holds the lock, and whether that run is still alive. */
+export async function readLockState(
+  file: string,
+): Promise<{ owner: LockOwner | undefined; running: boolean } | undefined> {
+  const found = await readOwner(file);
+  if (found === undefined) return undefined;
+  return { owner: found.owner, running: !(await judgeStale(found)) };
+}
+
 export interface LockOptions {
   readonly now: Date;
   /** Random, distinguishes this run from an earlier one with the same pid. */
@@ -147,16 +167,7 @@ export async function acquireLock(file: string, options: LockOptions): Promise<L
     if (await tryCreate(file, owner)) return startHeartbeat(file, owner, tookOver);
     const found = await readOwner(file);
     if (found === undefined) continue;
-    const stale =
-      found.owner === undefined
-        ? found.ageMs > CREATING_GRACE_MS
-        : isLockStale({
-            owner: found.owner,
-            heartbeatAgeMs: found.ageMs,
-            host: owner.host,
-            answers: processAnswers(found.owner.pid),
-            info: await readProcessInfo(found.owner.pid),
-          });
+    const stale = await judgeStale(found);
     if (!stale) {
       const who =
         found.owner === undefined

@@ -1,7 +1,7 @@
-// Pure decisions of a send: message ids, unsubscribe tokens, who is (re)sent on resume, retry delays, the exit code.
+// Pure decisions of a send: message ids, unsubscribe links, who is (re)sent on resume, retry delays.
 
 import { createHash, createHmac } from 'node:crypto';
-import { ATTEMPTING, DEFERRED, PENDING, type RecipientState, STATES } from './journal.ts';
+import { ATTEMPTING, countStates, DEFERRED, PENDING, type RecipientState } from './journal.ts';
 
 /** What to do with a recipient whose last record is "attempting": the run died while the message was out. */
 export type UnknownPolicy = 'resend' | 'skip';
@@ -34,6 +34,12 @@ export function planUnsubscribeUrl(base: string, token: string): string {
   return `${head}${head.includes('?') ? '&' : '?'}token=${token}${fragment}`;
 }
 
+/** The mailto: URL of List-Unsubscribe; a subject lets the receiving mailbox's filter act on it (RFC 2369 §3.2). */
+export function planUnsubscribeMailto(address: string): string {
+  const url = /^mailto:/i.test(address) ? address : `mailto:${address}`;
+  return url.includes('?') ? url : `${url}?subject=unsubscribe`;
+}
+
 /** Whether this run sends to a recipient in this state. */
 export function shouldSend(state: number, policy: UnknownPolicy): boolean {
   return state === PENDING || state === DEFERRED || (state === ATTEMPTING && policy === 'resend');
@@ -50,12 +56,7 @@ export interface SendPlan {
 }
 
 export function planResume(states: Uint8Array, policy: UnknownPolicy): SendPlan {
-  const counts = new Array<number>(STATES.length).fill(0);
-  for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
-  const done = Object.fromEntries(STATES.map((name, index) => [name, counts[index] ?? 0])) as Record<
-    RecipientState,
-    number
-  >;
+  const done = countStates(states);
   const unknown = done.attempting;
   return {
     total: states.length,

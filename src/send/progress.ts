@@ -53,6 +53,8 @@ export function createProgressReporter(io: Io, now: () => number): (progress: Pr
       return;
     }
     const tenth = progress.total === 0 ? 10 : Math.floor((progress.done * 10) / progress.total);
+    // A send that is over within a second needs no progress lines: the summary follows at once.
+    if (progress.done === progress.total || progress.elapsedMs < 1000) return;
     if (tenth > lastTenth || at - lastLine >= 30_000) {
       lastTenth = Math.max(lastTenth, tenth);
       lastLine = at;

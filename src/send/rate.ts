@@ -8,22 +8,21 @@ export interface Clock {
 }
 
 /**
- * `rate` tokens a second, at most `capacity` saved up. The bucket starts empty and holds a twentieth of a
- * second's worth (at least one token), so no one-second window sees more than rate + rate/20 messages,
- * while timers that fire a little late (they always do) do not lose throughput. At 14/s (a new Amazon
- * SES account) the capacity is 1: never more than 14 in any second plus the one that starts it.
+ * `rate` tokens a second, at most `capacity` saved up. The bucket starts with one token and holds a
+ * twentieth of a second's worth (at least one), so no one-second window sees more than rate + rate/20
+ * messages, while timers that fire a little late (they always do) cost no throughput. At 14/s (a new
+ * Amazon SES account) the capacity is 1: at most 14 a second, plus the one that opens the window.
  */
 export class TokenBucket {
   readonly rate: number;
   readonly capacity: number;
-  #tokens = 0;
+  #tokens = 1;
   #last: number;
 
   constructor(rate: number, now: number) {
     this.rate = rate;
     this.capacity = Math.max(1, Math.floor(rate / 20));
     this.#last = now;
-    this.#tokens = 1;
   }
 
   /** Takes a token if there is one (returns 0), else returns the milliseconds until there is. */

@@ -139,30 +139,33 @@ export async function freezeRecipients(dir: string, options: FreezeOptions): Pro
   const lateInactive = new Set<string>();
   let first: Recipient | undefined;
   try {
-    for await (const row of readSubscribers(options.subscribersFile, options.displayName)) {
-      stats.rows += 1;
-      if (!row.ok) {
-        stats.invalid += 1;
-        options.onProblem({ line: row.line, problem: row.problem });
-        continue;
-      }
-      const { key, status } = row.subscriber;
-      if (status !== 'active') {
-        if (inactive.add(key)) stats.inactive += 1;
-        if (written.has(key)) lateInactive.add(key);
-      } else if (options.suppressed.has(key)) {
-        stats.suppressed += 1;
-      } else if (inactive.has(key) || written.has(key)) {
-        stats.duplicates += 1;
-      } else {
-        written.add(key);
-        const recipient = {
-          email: row.subscriber.email,
-          name: row.subscriber.name,
-          fields: row.subscriber.fields,
-        };
-        first ??= recipient;
-        await draft.write(serialise(recipient));
+    for await (const rows of readSubscribers(options.subscribersFile, options.displayName)) {
+      for (const row of rows) {
+        stats.rows += 1;
+        if (!row.ok) {
+          stats.invalid += 1;
+          options.onProblem({ line: row.line, problem: row.problem });
+          continue;
+        }
+        const { key, status } = row.subscriber;
+        if (status !== 'active') {
+          if (inactive.add(key)) stats.inactive += 1;
+          if (written.has(key)) lateInactive.add(key);
+        } else if (options.suppressed.has(key)) {
+          stats.suppressed += 1;
+        } else if (inactive.has(key) || written.has(key)) {
+          stats.duplicates += 1;
+        } else {
+          written.add(key);
+          const recipient = {
+            email: row.subscriber.email,
+            name: row.subscriber.name,
+            fields: row.subscriber.fields,
+          };
+          first ??= recipient;
+          const flushing = draft.write(serialise(recipient));
+          if (flushing !== undefined) await flushing;
+        }
       }
     }
     if (lateInactive.size > 0) draft = await dropLateInactive(draft, lateInactive);

@@ -115,7 +115,9 @@ export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
       hardBounce: enhanced !== undefined && HARD_BOUNCE.has(enhanced),
     };
   }
-  if (code !== undefined && code >= 400) return { kind: 'deferred', code, response, connection: false };
+  if (code !== undefined && code >= 400 && code !== 503) {
+    return { kind: 'deferred', code, response, connection: false };
+  }
   // 503 (bad sequence) says the session was confused, not that the message was refused: a new connection
   // will do. Errors without a reply are the connection's.
   if (code === 503 || failure.code === undefined || CONNECTION_CODES.has(failure.code)) {

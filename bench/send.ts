@@ -1,0 +1,110 @@
+// The send benchmark: 5,000 copies over SMTP to a sink in another process, and a 1,000,000-reader list
+// frozen, planned and rendered (dry run); each publish in a fresh process, as `npm run publish` runs.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface ChildReport {
+  readonly code: number;
+  readonly buildAndFreezeSeconds: number;
+  readonly sendSeconds: number;
+  readonly maxRssKiB: number;
+  readonly lines: readonly string[];
+}
+
+async function makeProject(readers: number): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), `kurier-bench-send-${readers}-`));
+  await cp(path.join(repo, 'content'), path.join(root, 'content'), { recursive: true });
+  await cp(path.join(repo, 'templates'), path.join(root, 'templates'), { recursive: true });
+  const out = createWriteStream(path.join(root, 'subscribers.csv'));
+  out.write('email,name,city\n');
+  for (let index = 0; index < readers; index += 1) {
+    const row = `leser.${index}@beispiel-${index % 997}.example,Leserin Nummer ${index},Bochum\n`;
+    if (!out.write(row)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return root;
+}
+
+function runPublishChild(root: string, mode: 'smtp' | 'dry', url = ''): ChildReport {
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(repo, 'bench', 'send-child.ts'), root, mode, url],
+    { cwd: repo, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
+  const report = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as ChildReport;
+  if (child.status !== 0 || report.code !== 0) {
+    throw new Error(`publish failed: ${child.stderr}\n${(report.lines ?? []).join('\n')}`);
+  }
+  return report;
+}
+
+async function startSink(): Promise<{ child: ChildProcess; port: number; stop(): Promise<number> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'bench', 'send-sink.ts')], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buffered = '';
+  const waiters: (() => void)[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const nextLine = async (): Promise<string> => {
+    while (lines.length === 0) await new Promise<void>((resolve) => waiters.push(resolve));
+    return lines.shift() ?? '';
+  };
+  const { port } = JSON.parse(await nextLine()) as { port: number };
+  return {
+    child,
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      const { count } = JSON.parse(await nextLine()) as { count: number };
+      return count;
+    },
+  };
+}
+
+const mib = (kib: number): string => `${(kib / 1024).toFixed(0)} MiB`;
+
+export async function benchSend(print: (line: string) => void): Promise<void> {
+  print('Send: `kurier publish` in a fresh process (sink: smtp-server in its own process on 127.0.0.1)');
+  const smtpRoot = await makeProject(5_000);
+  const sink = await startSink();
+  try {
+    const report = runPublishChild(smtpRoot, 'smtp', `smtp://127.0.0.1:${sink.port}`);
+    const received = await sink.stop();
+    print(
+      `  5,000 readers over SMTP, 10 connections, journal fsynced: ${(5_000 / report.sendSeconds).toFixed(0)} msg/s ` +
+        `(${report.sendSeconds.toFixed(2)} s; sink received ${received}); peak ${mib(report.maxRssKiB)}`,
+    );
+  } finally {
+    if (sink.child.exitCode === null) sink.child.kill('SIGTERM');
+    await rm(smtpRoot, { recursive: true, force: true });
+  }
+  const bigRoot = await makeProject(1_000_000);
+  try {
+    const report = runPublishChild(bigRoot, 'dry');
+    print(
+      `  1,000,000 readers, dry run: build + freeze ${report.buildAndFreezeSeconds.toFixed(1)} s, ` +
+        `plan + render all ${report.sendSeconds.toFixed(1)} s (${(1_000_000 / report.sendSeconds).toFixed(0)} msg/s); ` +
+        `peak ${mib(report.maxRssKiB)} (incl. the build)`,
+    );
+  } finally {
+    await rm(bigRoot, { recursive: true, force: true });
+  }
+  print('  targets: ≥ 1,000 msg/s over SMTP; peak < 300 MiB for 1,000,000 readers');
+}
