@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ describe('kurier build on the sample publication', async () => {
     expect(run.code).toBe(0);
     expect(run.out.join('\n')).toContain(`out/${SLUG}/index.html`);
     expect(run.out.at(-1)).toMatch(
-      /^Built 1 article: 8 files, .* in out\/; 1 email \(1 compiled, 0 from cache\)/,
+      /^Built 1 article: 8 files, .* in out\/ \(8 written, 0 unchanged\); 1 email \(1 compiled, 0 from cache\)/,
     );
   });
 
@@ -171,6 +171,38 @@ function decodeEntities(html: string): string {
   const entities: Record<string, string> = { lt: '<', gt: '>', quot: '"', '#34': '"', amp: '&' };
   return html.replace(/&(lt|gt|quot|#34|amp);/g, (_match, name: string) => entities[name] ?? '');
 }
+
+describe('out/ after a change', () => {
+  it('rewrites only what changed, removes what is no longer built, and copies static/', async () => {
+    const root = await project();
+    expect((await runCli(root, ['build'])).code).toBe(0);
+    await writeFile(path.join(root, 'out', 'verwaist.html'), 'stale');
+    await mkdir(path.join(root, 'static', 'bilder'), { recursive: true });
+    await writeFile(
+      path.join(root, 'static', 'bilder', 'zeche.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg"/>',
+    );
+    const second = await runCli(root, ['build']);
+    expect(second.out.at(-1)).toContain('9 files');
+    expect(second.out.at(-1)).toContain('(1 written, 8 unchanged)');
+    expect(second.out[0]).toBe('  out/bilder/zeche.svg  (41 B)');
+    const tree = await readTree(path.join(root, 'out'));
+    expect(tree.has('verwaist.html')).toBe(false);
+    expect(tree.get('bilder/zeche.svg')?.toString()).toContain('<svg');
+    expect([...(await readdir(path.join(root, 'out')))].filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses a static file that would replace a page', async () => {
+    const root = await project();
+    await mkdir(path.join(root, 'static'), { recursive: true });
+    await writeFile(path.join(root, 'static', 'feed.xml'), '<feed/>');
+    const run = await runCli(root, ['build']);
+    expect(run.code).toBe(1);
+    expect(run.err.join('\n')).toMatch(
+      /^static\/feed\.xml {2}OUT_DIR_UNSAFE {2}static\/feed\.xml would replace/,
+    );
+  });
+});
 
 describe('hostile content', () => {
   it('still builds well-formed, valid feeds and valid JSON', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateArticle } from '../bench/generate.ts';
 import { parseContent, parseContentInParallel } from '../src/content/content.ts';
-import { parseArticles } from '../src/content/parse-parallel.ts';
+import { parseArticles, startParseWorkers } from '../src/content/parse-parallel.ts';
 import type { ContentSources } from '../src/content/read-content.ts';
 import { KurierError } from '../src/error.ts';
 import { repoRoot } from './support/project.ts';
@@ -42,7 +42,7 @@ function errorOf(run: () => unknown): Promise<KurierError> {
 describe('parseContentInParallel', () => {
   it('gives exactly what the one-thread parse gives, on a site large enough for worker threads', async () => {
     const input = sources(700);
-    const parallel = await parseContentInParallel(input);
+    const parallel = await parseContentInParallel(input, startParseWorkers(settings, input.articles.length));
     const serial = parseContent(input);
     expect(parallel.articles).toHaveLength(700);
     expect(parallel).toEqual(serial);
@@ -51,8 +51,7 @@ describe('parseContentInParallel', () => {
   it('parses in worker threads alone when this thread does not take a share', async () => {
     const input = sources(100, [7]);
     const site = parseContent(sources(1)).site;
-    const results = await parseArticles(input.articles, site, settings, {
-      workers: 2,
+    const results = await parseArticles(input.articles, site, startParseWorkers(settings, 100, 2), {
       mainThreadShare: false,
     });
     expect(results.map((result) => (result instanceof KurierError ? result.code : result.slug))).toEqual(
@@ -62,7 +61,7 @@ describe('parseContentInParallel', () => {
 
   it('reports the same errors, in file order, from whichever thread parsed them', async () => {
     const input = sources(700, [3, 650]);
-    const parallel = await errorOf(() => parseContentInParallel(input));
+    const parallel = await errorOf(() => parseContentInParallel(input, startParseWorkers(settings, 700)));
     const serial = await errorOf(() => parseContent(input));
     expect([parallel.file, ...parallel.problems.map((problem) => problem.file)]).toEqual([
       'content/posts/artikel-3.md',

@@ -15,7 +15,9 @@ Reads content/site.yaml and content/posts/*.md, and writes into out/:
   index.html, <slug>/index.html     the web pages (with feed autodiscovery)
   <slug>/email.html, email.txt      the newsletter's web version, for the newest articles
 
-out/ is replaced as a whole only when everything was built, so a failed build leaves it as it was.
+Files from static/ (images, favicon, …) are copied as they are. Nothing is written until everything
+has been built, so a build that fails leaves out/ as it was; then each changed file is replaced
+atomically, unchanged files are left alone, and files no longer built are removed.
 Compiled emails are cached in the private state folder (.kurier/ by default), never in out/.
 
 Options:
@@ -39,14 +41,15 @@ Options:
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);
     const bytes = result.written.reduce((sum, file) => sum + file.bytes, 0);
     const compiled = result.emails.filter((email) => !email.cached).length;
-    const show = result.written.length <= 12 ? result.written : result.written.slice(0, 3);
+    const changed = result.written.filter((file) => file.changed);
+    const show = changed.length <= 12 ? changed : changed.slice(0, 3);
     for (const file of show) context.io.out(`  ${outName}/${file.path}  (${formatBytes(file.bytes)})`);
-    if (show.length < result.written.length)
-      context.io.out(`  … and ${result.written.length - show.length} more`);
+    if (show.length < changed.length) context.io.out(`  … and ${changed.length - show.length} more`);
     context.io.out(
       `Built ${result.articles.length} article${result.articles.length === 1 ? '' : 's'}` +
         (result.drafts > 0 ? ` (${result.drafts} draft${result.drafts === 1 ? '' : 's'} skipped)` : '') +
-        `: ${result.written.length} files, ${formatBytes(bytes)} in ${outName}/; ` +
+        `: ${result.written.length} files, ${formatBytes(bytes)} in ${outName}/ (${changed.length} written, ` +
+        `${result.written.length - changed.length} unchanged); ` +
         `${result.emails.length} email${result.emails.length === 1 ? '' : 's'} (${compiled} compiled, ` +
         `${result.emails.length - compiled} from cache) in ${context.now().getTime() - started} ms.`,
     );

@@ -3,7 +3,7 @@
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { checkUnique, parseArticle, sortArticles } from './article.ts';
-import { parseArticles } from './parse-parallel.ts';
+import { type ParseWorker, parseArticles } from './parse-parallel.ts';
 import type { ContentSources } from './read-content.ts';
 import { parseSite } from './settings.ts';
 
@@ -47,8 +47,11 @@ export function parseContent(sources: ContentSources): Content {
   );
 }
 
-/** The same as parseContent, with the articles parsed on every core for large sites. */
-export async function parseContentInParallel(sources: ContentSources): Promise<Content> {
+/** The same as parseContent, with the articles parsed on `workers` (see startParseWorkers) too. */
+export async function parseContentInParallel(
+  sources: ContentSources,
+  workers: readonly ParseWorker[],
+): Promise<Content> {
   const site = parseSite(sources.settings.text, sources.settings.path);
-  return planContent(site, await parseArticles(sources.articles, site, sources.settings));
+  return planContent(site, await parseArticles(sources.articles, site, workers));
 }

@@ -38,34 +38,80 @@ export function planParseResult(file: SourceFile, site: Site): ParseResult {
   }
 }
 
-/** Below this many articles, starting a worker (~0.1 s) costs more than it saves. */
-const PARALLEL_FROM = 500;
+/** Below this many articles, a worker (ready after ~0.2 s) would cost more than it saves. */
+const PARALLEL_FROM = 300;
 const CHUNK = 64;
 
-function startWorker(settings: SourceFile): Worker {
+/** A parse worker thread: `run` sends it a chunk and resolves with the parsed results. */
+export interface ParseWorker {
+  readonly ready: Promise<void>;
+  run(request: ParseRequest): Promise<ParseResult[]>;
+  stop(): Promise<void>;
+}
+
+function startWorker(settings: SourceFile): ParseWorker {
   const workerData: ParseWorkerData = { settings };
   // From the bundle that bin/kurier.js runs, the worker is the bundled parse-worker.js beside this module.
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./parse-worker.js', import.meta.url), { workerData });
-  // From the TypeScript sources (tests, benchmarks) the worker registers the tsx loader before loading itself.
+  // From the TypeScript sources (tests, benchmarks) it registers the tsx loader before loading itself.
   const source = new URL('./parse-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  const worker = import.meta.url.endsWith('.ts')
+    ? new Worker(
+        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
+        { eval: true, workerData },
+      )
+    : new Worker(new URL('./parse-worker.js', import.meta.url), { workerData });
+  let pending: { resolve: (results: ParseResult[]) => void; reject: (error: Error) => void } | undefined;
+  let failure: Error | undefined;
+  // Listeners go on at once: the worker's "ready" may come before anyone asks for it.
+  const ready = new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) => {
+      failure ??= error;
+      reject(error);
+      pending?.reject(error);
+    };
+    worker.on('message', (message: 'ready' | { results: ParseResult[] }) => {
+      if (message === 'ready') resolve();
+      else pending?.resolve(message.results);
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (code !== 0) fail(new Error(`a parse worker stopped with exit code ${code}`));
+    });
+  });
+  ready.catch(() => undefined);
+  return {
+    ready,
+    run: (request) =>
+      new Promise((resolve, reject) => {
+        if (failure !== undefined) return reject(failure);
+        pending = { resolve, reject };
+        worker.postMessage(request);
+      }),
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
-/** Parses every file, in order: each result is an Article or the KurierError of that file. */
-export interface ParallelOptions {
-  /** Worker threads to start; default: one per further core (at most 3), none for small sites. */
-  readonly workers?: number;
-  /** Whether this thread parses a share too (tests turn it off to prove the workers' results). */
-  readonly mainThreadShare?: boolean;
+/**
+ * Starts worker threads for a site of `articleCount` articles: one per further core (at most 3), none for
+ * small sites. Started before the article files are read, so that they are ready when parsing begins.
+ */
+export function startParseWorkers(settings: SourceFile, articleCount: number, count?: number): ParseWorker[] {
+  const workers = count ?? (articleCount < PARALLEL_FROM ? 0 : Math.min(3, availableParallelism() - 1));
+  return Array.from({ length: workers }, () => startWorker(settings));
 }
 
+/**
+ * Parses every file, in order: each result is an Article or the KurierError of that file. This thread
+ * parses a share too (unless `mainThreadShare` is false, which tests use to prove the workers' results);
+ * the workers are stopped when all is parsed.
+ */
 export async function parseArticles(
   files: readonly SourceFile[],
   site: Site,
-  settings: SourceFile,
-  options: ParallelOptions = {},
+  workers: readonly ParseWorker[],
+  options: { readonly mainThreadShare?: boolean } = {},
 ): Promise<(Article | KurierError)[]> {
   const results: ParseResult[] = new Array(files.length);
   let next = 0;
@@ -75,45 +121,36 @@ export async function parseArticles(
     next = Math.min(files.length, next + CHUNK);
     return { start, files: files.slice(start, next) };
   };
-
-  const workerCount =
-    options.workers ?? (files.length < PARALLEL_FROM ? 0 : Math.min(3, availableParallelism() - 1));
-  const workers = Array.from({ length: workerCount }, () => startWorker(settings));
-  const finished = workers.map(
-    (worker) =>
-      new Promise<void>((resolve, reject) => {
-        const feed = () => {
-          const request = take();
-          if (request === undefined) resolve();
-          else worker.postMessage(request);
-        };
-        worker.on('message', (message: 'ready' | { start: number; results: ParseResult[] }) => {
-          if (message !== 'ready') results.splice(message.start, message.results.length, ...message.results);
-          feed();
-        });
-        worker.on('error', reject);
-        worker.on('exit', (code) => {
-          if (code !== 0) reject(new Error(`a parse worker stopped with exit code ${code}`));
-        });
-      }),
-  );
-
-  const allFinished = Promise.all(finished);
-  // Marked as handled now; the error is rethrown by the await below, after this thread's share is done.
-  allFinished.catch(() => undefined);
-
-  // This thread parses too, a chunk at a time, yielding between chunks so that workers are fed promptly.
-  const share = options.mainThreadShare !== false || workerCount === 0;
-  for (let request = share ? take() : undefined; request !== undefined; request = take()) {
-    request.files.forEach((file, offset) => {
-      results[(request as ParseRequest).start + offset] = planParseResult(file, site);
+  const store = (start: number, chunk: readonly ParseResult[]) => {
+    chunk.forEach((result, offset) => {
+      results[start + offset] = result;
     });
+  };
+
+  const workersDone = Promise.all(
+    workers.map(async (worker) => {
+      await worker.ready;
+      for (let request = take(); request !== undefined; request = take()) {
+        store(request.start, await worker.run(request));
+      }
+    }),
+  );
+  // Marked as handled now; a worker's error is rethrown by the await below, after this thread's share.
+  workersDone.catch(() => undefined);
+
+  // A chunk at a time, yielding between chunks so that the workers are fed promptly.
+  const share = options.mainThreadShare !== false || workers.length === 0;
+  for (let request = share ? take() : undefined; request !== undefined; request = take()) {
+    store(
+      request.start,
+      request.files.map((file) => planParseResult(file, site)),
+    );
     await new Promise((resolve) => setImmediate(resolve));
   }
   try {
-    await allFinished;
+    await workersDone;
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map((worker) => worker.stop()));
   }
   return results.map((result) =>
     'article' in result

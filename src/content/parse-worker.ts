@@ -15,6 +15,6 @@ const port = parentPort;
 
 port?.on('message', (request: ParseRequest) => {
   const results: ParseResult[] = request.files.map((file) => planParseResult(file, site));
-  port.postMessage({ start: request.start, results });
+  port.postMessage({ results });
 });
 port?.postMessage('ready');

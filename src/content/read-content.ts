@@ -26,7 +26,14 @@ async function listMarkdown(root: string, dir: string): Promise<string[]> {
     .sort();
 }
 
-export async function readContentSources(root: string): Promise<ContentSources> {
+/**
+ * Reads the settings and every article. `onListed` learns the settings and the number of articles before
+ * their files are read, so that parse workers can start meanwhile.
+ */
+export async function readContentSources(
+  root: string,
+  onListed?: (settings: SourceFile, articleCount: number) => void,
+): Promise<ContentSources> {
   const read = async (file: string): Promise<SourceFile> => ({
     path: file,
     text: await readFile(path.join(root, file), 'utf8'),
@@ -39,6 +46,7 @@ export async function readContentSources(root: string): Promise<ContentSources> 
     );
   });
   const files = await listMarkdown(root, POSTS_DIR).catch(() => []);
+  onListed?.(settings, files.length);
   // A bounded number of reads in flight: enough to keep the disk busy, few enough not to run out of file
   // descriptors on a site with 10,000 articles.
   const articles: SourceFile[] = new Array(files.length);
