@@ -108,7 +108,7 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
     ...encoded(emailFiles(emails)),
   ];
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
-  const written = await writeOut(options.outDir, planOutput(rendered, staticFiles));
+  const written = writeOut(options.outDir, planOutput(rendered, staticFiles));
   return {
     site,
     articles,
