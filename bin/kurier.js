@@ -35,13 +35,15 @@ const name = hash.digest('hex').slice(0, 16);
 const folder = path.join(cacheDir, name);
 const staging = path.join(cacheDir, `.${name}.${process.pid}`);
 await mkdir(staging, { recursive: true });
-for (const file of result.outputFiles) await writeFile(path.join(staging, path.basename(file.path)), file.contents);
+for (const file of result.outputFiles)
+  await writeFile(path.join(staging, path.basename(file.path)), file.contents);
 await rename(staging, folder).catch(async (error) => {
   await rm(staging, { recursive: true, force: true });
   if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
 });
 for (const old of await readdir(cacheDir)) {
-  if (old !== name && !old.startsWith('.')) await rm(path.join(cacheDir, old), { recursive: true, force: true });
+  if (old !== name && !old.startsWith('.'))
+    await rm(path.join(cacheDir, old), { recursive: true, force: true });
 }
 process.setSourceMapsEnabled(true);
 await import(pathToFileURL(path.join(folder, 'kurier.js')).href);
