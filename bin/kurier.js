@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(root, 'node_modules', '.cache', 'kurier');
 
 const result = await build({
-  // The parse worker is its own entry: src/content/parse-parallel.ts starts it from beside the main bundle.
+  // Worker threads are entries of their own; src/threads.ts starts them from beside the main bundle.
   entryPoints: [path.join(root, 'src', 'kurier.ts'), path.join(root, 'src', 'content', 'parse-worker.ts')],
   entryNames: '[name]',
   outdir: cacheDir,

@@ -156,6 +156,22 @@ describe('a failed build', () => {
     );
   });
 
+  it('reports a broken email template from the email thread, with out/ untouched', async () => {
+    const root = await project();
+    expect((await runCli(root, ['build'])).code).toBe(0);
+    const before = await readTree(path.join(root, 'out'));
+    const template = path.join(root, 'templates', 'email.mjml.hbs');
+    await writeFile(
+      template,
+      (await readFile(template, 'utf8')).replace('{{article.title}}</h1>', '{{#if}}</h1>'),
+    );
+    const failed = await runCli(root, ['build']);
+    expect(failed.code).toBe(1);
+    expect(failed.err.join('\n')).toMatch(/^templates\/email\.mjml\.hbs(:\d+)? {2}TEMPLATE_INVALID {2}/);
+    const after = await readTree(path.join(root, 'out'));
+    for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
+  });
+
   it('refuses an output folder that would replace the project', async () => {
     const root = await project();
     const run = await runCli(root, ['build', '--out', 'content']);

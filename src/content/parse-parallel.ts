@@ -2,9 +2,16 @@
 // shared between this thread and worker threads, one per further core.
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { type ErrorCode, KurierError } from '../error.ts';
+import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
+import {
+  deserializeError,
+  type SerializedError,
+  serializeError,
+  startTaskWorker,
+  type TaskWorker,
+  type WorkerModule,
+} from '../threads.ts';
 import { parseArticle } from './article.ts';
 import type { SourceFile } from './read-content.ts';
 
@@ -17,24 +24,18 @@ export interface ParseRequest {
   readonly files: readonly SourceFile[];
 }
 
-export type ParseResult =
-  | { readonly article: Article }
-  | {
-      readonly error: {
-        code: ErrorCode;
-        message: string;
-        file?: string | undefined;
-        line?: number | undefined;
-      };
-    };
+export type ParseResult = { readonly article: Article } | { readonly error: SerializedError };
 
-/** KurierError does not survive structured cloning between threads; its fields do. */
+export type ParseWorker = TaskWorker<ParseRequest, ParseResult[]>;
+
+export const PARSE_WORKER: WorkerModule = { source: 'content/parse-worker.ts', bundled: 'parse-worker' };
+
 export function planParseResult(file: SourceFile, site: Site): ParseResult {
   try {
     return { article: parseArticle(file.text, file.path, site) };
   } catch (error) {
     if (!(error instanceof KurierError)) throw error;
-    return { error: { code: error.code, message: error.message, file: error.file, line: error.line } };
+    return { error: serializeError(error) };
   }
 }
 
@@ -42,64 +43,15 @@ export function planParseResult(file: SourceFile, site: Site): ParseResult {
 const PARALLEL_FROM = 300;
 const CHUNK = 64;
 
-/** A parse worker thread: `run` sends it a chunk and resolves with the parsed results. */
-export interface ParseWorker {
-  readonly ready: Promise<void>;
-  run(request: ParseRequest): Promise<ParseResult[]>;
-  stop(): Promise<void>;
-}
-
-function startWorker(settings: SourceFile): ParseWorker {
-  const workerData: ParseWorkerData = { settings };
-  // From the bundle that bin/kurier.js runs, the worker is the bundled parse-worker.js beside this module.
-  // From the TypeScript sources (tests, benchmarks) it registers the tsx loader before loading itself.
-  const source = new URL('./parse-worker.ts', import.meta.url).href;
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(
-        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
-        { eval: true, workerData },
-      )
-    : new Worker(new URL('./parse-worker.js', import.meta.url), { workerData });
-  let pending: { resolve: (results: ParseResult[]) => void; reject: (error: Error) => void } | undefined;
-  let failure: Error | undefined;
-  // Listeners go on at once: the worker's "ready" may come before anyone asks for it.
-  const ready = new Promise<void>((resolve, reject) => {
-    const fail = (error: Error) => {
-      failure ??= error;
-      reject(error);
-      pending?.reject(error);
-    };
-    worker.on('message', (message: 'ready' | { results: ParseResult[] }) => {
-      if (message === 'ready') resolve();
-      else pending?.resolve(message.results);
-    });
-    worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (code !== 0) fail(new Error(`a parse worker stopped with exit code ${code}`));
-    });
-  });
-  ready.catch(() => undefined);
-  return {
-    ready,
-    run: (request) =>
-      new Promise((resolve, reject) => {
-        if (failure !== undefined) return reject(failure);
-        pending = { resolve, reject };
-        worker.postMessage(request);
-      }),
-    stop: async () => {
-      await worker.terminate();
-    },
-  };
-}
-
 /**
  * Starts worker threads for a site of `articleCount` articles: one per further core (at most 3), none for
  * small sites. Started before the article files are read, so that they are ready when parsing begins.
  */
 export function startParseWorkers(settings: SourceFile, articleCount: number, count?: number): ParseWorker[] {
   const workers = count ?? (articleCount < PARALLEL_FROM ? 0 : Math.min(3, availableParallelism() - 1));
-  return Array.from({ length: workers }, () => startWorker(settings));
+  return Array.from({ length: workers }, () =>
+    startTaskWorker<ParseRequest, ParseResult[]>(PARSE_WORKER, { settings }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
-// A worker thread of parse-parallel.ts: parses the article files it is sent and posts back the results.
+// A worker thread of parse-parallel.ts: parses the article files it is sent and answers with the results.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { serveTasks } from '../threads.ts';
 import {
   type ParseRequest,
   type ParseResult,
@@ -11,10 +12,7 @@ import { parseSite } from './settings.ts';
 
 const { settings } = workerData as ParseWorkerData;
 const site = parseSite(settings.text, settings.path);
-const port = parentPort;
 
-port?.on('message', (request: ParseRequest) => {
-  const results: ParseResult[] = request.files.map((file) => planParseResult(file, site));
-  port.postMessage({ results });
-});
-port?.postMessage('ready');
+serveTasks<ParseRequest, ParseResult[]>((request) =>
+  request.files.map((file) => planParseResult(file, site)),
+);

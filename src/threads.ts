@@ -1,0 +1,99 @@
+// Worker threads for the build's CPU work (parsing, MJML), started the same way from the TypeScript
+// sources (tests, tsx) and from the bundle that bin/kurier.js runs.
+
+import { parentPort, Worker } from 'node:worker_threads';
+import { type ErrorCode, KurierError } from './error.ts';
+
+/** A worker thread that answers its tasks one at a time, in order. */
+export interface TaskWorker<Request, Response> {
+  /** Settles when the worker has loaded its modules; rejects if it could not. */
+  readonly ready: Promise<void>;
+  run(request: Request): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerModule {
+  /** Relative to src/, e.g. "content/parse-worker.ts". */
+  readonly source: string;
+  /** The entry's name in the bundle, e.g. "parse-worker" (bin/kurier.js bundles it beside kurier.js). */
+  readonly bundled: string;
+}
+
+/** KurierError does not survive structured cloning between threads; its fields do. */
+export interface SerializedError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly file?: string | undefined;
+  readonly line?: number | undefined;
+}
+
+export function serializeError(error: KurierError): SerializedError {
+  return { code: error.code, message: error.message, file: error.file, line: error.line };
+}
+
+export function deserializeError(error: SerializedError): KurierError {
+  return new KurierError(error.code, error.message, { file: error.file, line: error.line });
+}
+
+function spawn(module: WorkerModule, workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL(`./${module.bundled}.js`, import.meta.url), { workerData });
+  }
+  // From the sources, the worker registers the tsx loader before it loads itself.
+  const source = new URL(`./${module.source}`, import.meta.url).href;
+  return new Worker(
+    `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
+    { eval: true, workerData },
+  );
+}
+
+export function startTaskWorker<Request, Response>(
+  module: WorkerModule,
+  workerData: unknown,
+): TaskWorker<Request, Response> {
+  const worker = spawn(module, workerData);
+  // The worker answers in the order it was asked, so the oldest waiting task gets the next answer.
+  const pending: { resolve: (response: Response) => void; reject: (error: Error) => void }[] = [];
+  let failure: Error | undefined;
+  // Listeners go on at once: the worker's "ready" may come before anyone asks for it.
+  const ready = new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) => {
+      failure ??= error;
+      reject(error);
+      for (const task of pending.splice(0)) task.reject(error);
+    };
+    worker.on('message', (message: 'ready' | { response: Response }) => {
+      if (message === 'ready') resolve();
+      else pending.shift()?.resolve(message.response);
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (code !== 0) fail(new Error(`a ${module.bundled} thread stopped with exit code ${code}`));
+    });
+  });
+  ready.catch(() => undefined);
+  return {
+    ready,
+    run: (request) =>
+      new Promise((resolve, reject) => {
+        if (failure !== undefined) return reject(failure);
+        pending.push({ resolve, reject });
+        worker.postMessage(request);
+      }),
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+/** The worker side: answers every task with `handle`, after announcing that it is ready. */
+export function serveTasks<Request, Response>(
+  handle: (request: Request) => Response | Promise<Response>,
+): void {
+  const port = parentPort;
+  if (port === null) throw new Error('serveTasks runs only in a worker thread');
+  port.on('message', async (request: Request) => {
+    port.postMessage({ response: await handle(request) });
+  });
+  port.postMessage('ready');
+}
