@@ -104,12 +104,5 @@ export async function parseArticles(
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
   }
-  return results.map((result) =>
-    'article' in result
-      ? result.article
-      : new KurierError(result.error.code, result.error.message, {
-          file: result.error.file,
-          line: result.error.line,
-        }),
-  );
+  return results.map((result) => ('article' in result ? result.article : deserializeError(result.error)));
 }
