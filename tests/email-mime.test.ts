@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { type AddressObject, simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { compileEmail } from '../src/email/compile.ts';
 import {
@@ -12,6 +11,7 @@ import { readEmailTemplates } from '../src/email/read-templates.ts';
 import { prepareEmail, type Reader, renderEmail } from '../src/email/render.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
+import { type AddressObject, parseMessage } from './support/smtp.ts';
 
 const templates = await readEmailTemplates(path.resolve(import.meta.dirname, '..', 'templates'));
 const site = makeSite({
@@ -45,7 +45,7 @@ const reader = (overrides: Partial<Reader> = {}): Reader => ({
 });
 
 async function parse(message: Buffer) {
-  return simpleParser(message);
+  return parseMessage(message);
 }
 
 function headerBlock(message: Buffer): string {

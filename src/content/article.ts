@@ -1,8 +1,8 @@
 // content/posts/*.md → Article: front matter checked against the schema, body rendered to HTML.
 
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
 import type { Article, Image, Site } from '../model.ts';
+import { z } from '../schema.ts';
 import { DATE_HINT, parseDate } from './dates.ts';
 import { absoluteUrl, renderInlineMarkdown, renderMarkdown } from './markdown.ts';
 import { languageSchema, parseWithSchema, personSchema } from './schema.ts';

@@ -1,7 +1,7 @@
 // Shared pieces of the content schemas, and the one place that turns a zod issue into a KurierError.
 
-import { z } from 'zod';
 import { type ErrorCode, KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import type { ParsedYaml } from './yaml.ts';
 
 export const personSchema = z.union([

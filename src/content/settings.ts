@@ -1,7 +1,7 @@
 // content/site.yaml → Site: the publication's settings, checked once.
 
-import { z } from 'zod';
 import type { Person, Site } from '../model.ts';
+import { z } from '../schema.ts';
 import { isTimeZone } from './dates.ts';
 import { languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
 import { parseYaml } from './yaml.ts';

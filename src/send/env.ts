@@ -3,9 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { z } from 'zod';
 import type { Env } from '../commands/command.ts';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import type { DkimSettings } from './transport.ts';
 
 export const ENV_FILE = '.env';

@@ -1,8 +1,8 @@
 // The send journal: one JSON line per state change of one recipient (by index in the frozen list), fsynced.
 
 import { access } from 'node:fs/promises';
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import { AppendLog, readLines } from './files.ts';
 
 /**

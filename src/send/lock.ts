@@ -3,8 +3,8 @@
 import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 
 const ownerSchema = z.object({
   pid: z.number().int().positive(),

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import { AtomicFile, readLines, writeFileAtomic } from './files.ts';
 import { FingerprintSet } from './fingerprints.ts';
 import { readSubscribers } from './subscribers.ts';

@@ -4,8 +4,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import { parseAddress } from './address.ts';
 
 export type ListFormat = 'kurier' | 'listmonk' | 'mailchimp';

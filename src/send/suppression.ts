@@ -2,8 +2,8 @@
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
 import { parseAddress } from './address.ts';
 import { AppendLog, readLines } from './files.ts';
 

@@ -1,8 +1,15 @@
 // A real SMTP server on 127.0.0.1 for tests: per-recipient replies, dropped connections, and what it received.
 
 import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
+import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+
+export type { AddressObject, ParsedMail };
+
+/** A raw RFC 5322 message as a mail client reads it (mailparser). */
+export function parseMessage(raw: Buffer | string): Promise<ParsedMail> {
+  return simpleParser(raw);
+}
 
 export interface Reply {
   readonly code: number;
@@ -115,7 +122,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     url: `smtp://${login}127.0.0.1:${port}`,
     received,
     attempts,
-    parsed: () => Promise.all(received.map((message) => simpleParser(message.raw))),
+    parsed: () => Promise.all(received.map((message) => parseMessage(message.raw))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const connection of server.connections) connection._socket.destroy();
