@@ -7,11 +7,14 @@ import type { OutputFile } from '../model.ts';
 
 export const STATIC_DIR = 'static';
 
+// Dotfiles such as .htaccess, .nojekyll or .well-known/ are published; only the litter of tools is not.
+const IGNORED = new Set(['.DS_Store', 'Thumbs.db', '.gitkeep', 'desktop.ini']);
+
 /** Every file below `dir` (none when it does not exist), with "/"-separated paths. */
 export async function readStaticFiles(dir: string): Promise<OutputFile[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   const files = entries
-    .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+    .filter((entry) => entry.isFile() && !IGNORED.has(entry.name))
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
     .sort();
   return Promise.all(
