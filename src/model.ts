@@ -49,6 +49,10 @@ export interface Site {
   /** RFC 4151 taggingEntity: "kurier.example,2026". */
   readonly tagAuthority: string;
   readonly rights?: string | undefined;
+  /** Absolute URL of a square icon (favicon, feed icon); e.g. a 512 × 512 PNG in static/. */
+  readonly icon?: string | undefined;
+  /** Absolute URL of a wide logo (Atom logo, RSS channel image). */
+  readonly logo?: string | undefined;
   /** How many of the newest articles the feeds carry. */
   readonly feedEntries: number;
   readonly email: EmailSettings;

@@ -43,7 +43,7 @@ describe('kurier build on the sample publication', async () => {
     expect(run.code).toBe(0);
     expect(run.out.join('\n')).toContain(`out/${SLUG}/index.html`);
     expect(run.out.at(-1)).toMatch(
-      /^Built 1 article: 8 files, .* in out\/ \(8 written, 0 unchanged\); 1 email \(1 compiled, 0 from cache\)/,
+      /^Built 1 article: 9 files, .* in out\/ \(9 written, 0 unchanged\); 1 email \(1 compiled, 0 from cache\)/,
     );
   });
 
@@ -54,6 +54,7 @@ describe('kurier build on the sample publication', async () => {
       `${SLUG}/index.html`,
       'feed.json',
       'feed.xml',
+      'icon.png',
       'index.html',
       'rss.xml',
       'style.css',
@@ -123,7 +124,7 @@ describe('determinism', () => {
     const twice = await readTree(path.join(first, 'out'));
     expect((await runCli(second, ['build'])).code).toBe(0);
     const elsewhere = await readTree(path.join(second, 'out'));
-    expect(once.size).toBe(8);
+    expect(once.size).toBe(9);
     for (const tree of [twice, elsewhere]) {
       expect([...tree.keys()]).toEqual([...once.keys()]);
       for (const [name, bytes] of once) expect(tree.get(name)?.equals(bytes), name).toBe(true);
@@ -199,8 +200,8 @@ describe('out/ after a change', () => {
       '<svg xmlns="http://www.w3.org/2000/svg"/>',
     );
     const second = await runCli(root, ['build']);
-    expect(second.out.at(-1)).toContain('9 files');
-    expect(second.out.at(-1)).toContain('(1 written, 8 unchanged)');
+    expect(second.out.at(-1)).toContain('10 files');
+    expect(second.out.at(-1)).toContain('(1 written, 9 unchanged)');
     expect(second.out[0]).toBe('  out/bilder/zeche.svg  (41 B)');
     const tree = await readTree(path.join(root, 'out'));
     expect(tree.has('verwaist.html')).toBe(false);

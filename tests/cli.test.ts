@@ -67,7 +67,7 @@ describe('bin/kurier.js, what npm run build runs', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Built 600 articles: 625 files/m);
+    expect(run.stdout).toMatch(/^Built 600 articles: 626 files/m);
     const page = await readFile(path.join(root, 'out', 'artikel-599', 'index.html'), 'utf8');
     expect(page).toContain('<h1>Artikel 599:');
   });

@@ -223,6 +223,27 @@ describe('renderFeeds', () => {
     expect(atom).toContain('<a href="https://kurier.example/andere/">x</a>');
   });
 
+  it('names the icon and the logo where the settings give them, and nothing where they do not', () => {
+    const site = makeSite({
+      icon: 'https://kurier.example/icon.png',
+      logo: 'https://kurier.example/logo.png',
+    });
+    const { atom, rss, json } = render(site, [makeArticle()]);
+    expect(atom).toContain('<logo>https://kurier.example/logo.png</logo>');
+    expect(atom).toContain('<icon>https://kurier.example/icon.png</icon>');
+    expect(rss).toMatch(
+      /<image>\s*<title>Kurier<\/title>\s*<url>https:\/\/kurier\.example\/logo\.png<\/url>/,
+    );
+    expect(json).toMatchObject({
+      icon: 'https://kurier.example/icon.png',
+      favicon: 'https://kurier.example/icon.png',
+    });
+    const plain = render(makeSite(), [makeArticle()]);
+    expect(plain.atom).not.toMatch(/<icon>|<logo>/);
+    expect(plain.rss).not.toContain('<image>');
+    expect(plain.json).not.toHaveProperty('icon');
+  });
+
   it('states the language: xml:lang on the Atom feed, and per entry only where it differs', () => {
     const { atom, rss, json } = render(makeSite(), [
       makeArticle({ slug: 'englisch', lang: 'en' }),

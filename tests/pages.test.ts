@@ -71,6 +71,14 @@ describe('renderPages', () => {
     expect(JSON.parse(jsonLd).headline).toBe('a</script><script>alert(1)</script>');
   });
 
+  it('links the icon from the settings, and none without one', () => {
+    const withIcon = makeSite({ icon: 'https://kurier.example/icon.png' });
+    expect(pagesOf(withIcon, [older], templates).get('index.html')).toContain(
+      '<link rel="icon" href="https://kurier.example/icon.png">',
+    );
+    expect(pages.get('index.html')).not.toContain('rel="icon"');
+  });
+
   it('says so when there is nothing published yet', () => {
     expect(pagesOf(site, [], templates).get('index.html')).toContain('Noch keine Artikel.');
   });

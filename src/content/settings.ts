@@ -3,6 +3,7 @@
 import type { Person, Site } from '../model.ts';
 import { z } from '../schema.ts';
 import { isTimeZone } from './dates.ts';
+import { absoluteUrl } from './markdown.ts';
 import { languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
 import { parseYaml } from './yaml.ts';
 
@@ -26,6 +27,8 @@ const settingsSchema = z.strictObject({
     .string()
     .regex(TAG_AUTHORITY, 'expected a domain you own and a date, like kurier.example,2026 (RFC 4151)'),
   rights: z.string().trim().min(1).optional(),
+  icon: z.string().trim().min(1).optional(),
+  logo: z.string().trim().min(1).optional(),
   feed: z.strictObject({ entries: z.int().min(1).max(10_000).default(20) }).default({ entries: 20 }),
   email: z.strictObject({
     from: z.strictObject({ name: z.string().trim().min(1), email: z.email('expected an e-mail address') }),
@@ -71,6 +74,8 @@ export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
     authors: settings.authors.map(parsePerson),
     tagAuthority: settings.tagAuthority,
     rights: settings.rights,
+    icon: settings.icon === undefined ? undefined : absoluteUrl(settings.icon, baseUrl.href),
+    logo: settings.logo === undefined ? undefined : absoluteUrl(settings.logo, baseUrl.href),
     feedEntries: settings.feed.entries,
     email: { ...settings.email, imprint: settings.email.imprint },
     sourcePath: file,

@@ -33,6 +33,8 @@ interface FeedData {
   readonly language: string;
   readonly authors: readonly Person[];
   readonly rights: string | undefined;
+  readonly icon: string | undefined;
+  readonly logo: string | undefined;
   readonly updated: Date;
   readonly urls: { readonly atom: string; readonly rss: string; readonly json: string };
   readonly entries: readonly FeedEntry[];
@@ -88,6 +90,8 @@ function planFeedData(site: Site, articles: readonly Article[]): FeedData {
     language,
     authors: siteAuthors,
     rights: site.rights === undefined ? undefined : clean(site.rights),
+    icon: site.icon === undefined ? undefined : normalizeUrl(site.icon),
+    logo: site.logo === undefined ? undefined : normalizeUrl(site.logo),
     updated: newestUpdate(site, entries),
     urls: { atom: links.atom.url, rss: links.rss.url, json: links.json.url },
     entries,
@@ -282,6 +286,9 @@ function renderAtom(data: FeedData): string {
     feedLinks: { atom: put(data.urls.atom) },
     copyright: put(data.rights),
     author: firstAuthor === undefined ? undefined : atomPerson(firstAuthor),
+    // RFC 4287 §4.2.5 and §4.2.8: <icon> is small and square, <logo> twice as wide as high.
+    favicon: put(data.icon),
+    image: put(data.logo),
     updated: data.updated,
     generator: GENERATOR,
   });
@@ -343,6 +350,8 @@ function renderRss(data: FeedData): string {
     feedLinks: { rss: put(data.urls.rss) },
     language: put(data.language),
     copyright: put(data.rights),
+    // The channel <image> is shown beside the title: the wide logo where there is one.
+    image: put(data.logo ?? data.icon),
     updated: data.updated,
     generator: GENERATOR,
   });
@@ -397,6 +406,8 @@ function renderJsonFeed(data: FeedData): string {
     home_page_url: data.home,
     feed_url: data.urls.json,
     description: data.subtitle,
+    icon: data.icon,
+    favicon: data.icon,
     language: data.language,
     authors: data.authors.map(jsonAuthor),
     items: data.entries.map((entry) => ({

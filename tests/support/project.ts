@@ -11,11 +11,12 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export const FIXED_NOW = new Date('2026-11-26T10:00:00Z');
 
-/** A fresh project with the sample's content/ and templates/. */
+/** A fresh project with the sample's content/, templates/ and static/. */
 export async function makeProject(): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), 'kurier-project-'));
-  await cp(path.join(repoRoot, 'content'), path.join(root, 'content'), { recursive: true });
-  await cp(path.join(repoRoot, 'templates'), path.join(root, 'templates'), { recursive: true });
+  for (const folder of ['content', 'templates', 'static']) {
+    await cp(path.join(repoRoot, folder), path.join(root, folder), { recursive: true });
+  }
   return root;
 }
 
