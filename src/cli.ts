@@ -25,6 +25,10 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/publish.ts')).publishCommand,
   },
   {
+    name: 'serve',
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+  },
+  {
     name: 'status',
     load: async () => (await import('./commands/status.ts')).statusCommand,
   },

@@ -1,0 +1,148 @@
+// `kurier serve`: builds, serves out/ on 127.0.0.1 and rebuilds whenever content/, templates/ or static/ change.
+
+import { watch } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { buildPublication } from '../build/build.ts';
+import { formatError, KurierError } from '../error.ts';
+import type { Command, CommandContext } from './command.ts';
+import { type Paths, planPaths } from './paths.ts';
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.xml': 'application/xml; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+};
+
+/** The file below `outDir` a URL path names, as a static host serves it ("slug/" → slug/index.html). */
+async function resolveFile(outDir: string, urlPath: string): Promise<string | undefined> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  const file = path.resolve(outDir, `.${path.posix.normalize(decoded)}`);
+  if (file !== outDir && !file.startsWith(`${outDir}${path.sep}`)) return undefined;
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isFile()) return file;
+  if (info?.isDirectory()) return resolveFile(outDir, `${decoded.replace(/\/?$/, '/')}index.html`);
+  return undefined;
+}
+
+function startServer(outDir: string, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    const urlPath = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    resolveFile(outDir, urlPath)
+      .then(async (file) => {
+        if (file === undefined) {
+          response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end('Not found\n');
+          return;
+        }
+        const body = await readFile(file);
+        response.writeHead(200, {
+          'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+          'cache-control': 'no-store',
+        });
+        response.end(body);
+      })
+      .catch((error: unknown) => {
+        response.writeHead(500);
+        response.end(String(error));
+      });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // Loopback only: a preview of unpublished work is nobody else's business.
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
+  const started = context.now().getTime();
+  try {
+    const result = await buildPublication({
+      root: context.root,
+      outDir: paths.outDir,
+      stateDir: paths.stateDir,
+    });
+    const changed = result.written.filter((file) => file.changed).length;
+    for (const warning of result.warnings) context.io.err(`warning: ${warning}`);
+    context.io.out(
+      `Built ${result.articles.length} article(s): ${changed} file(s) changed in ${context.now().getTime() - started} ms.`,
+    );
+  } catch (error) {
+    if (!(error instanceof KurierError)) throw error;
+    context.io.err(formatError(error));
+    context.io.err('Still serving the last good build; fix the problem and save again.');
+  }
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Build, serve out/ on 127.0.0.1 and rebuild on every change',
+  help: `Usage: kurier serve [--port N] [--out DIR] [--state DIR]
+
+Builds the publication, serves out/ at http://127.0.0.1:4000/ (as a static host would: "slug/"
+answers with slug/index.html) and rebuilds whenever a file in content/, templates/ or static/
+changes. A build that fails is reported and the last good out/ stays served. Ctrl-C stops.
+
+Options:
+  --port N       port on 127.0.0.1 (default: 4000; 0 picks a free one)
+  --out DIR      where to build (default: out)
+  --state DIR    private state folder (default: .kurier, or KURIER_STATE_DIR)
+  -h, --help     show this help`,
+  options: { port: { type: 'string' }, out: { type: 'string' }, state: { type: 'string' } },
+  allowPositionals: false,
+  async run(values, _positionals, context) {
+    const port = typeof values.port === 'string' ? Number(values.port) : 4000;
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new KurierError('USAGE', `--port ${String(values.port)}: give a port number from 0 to 65535.`);
+    }
+    const paths = planPaths(context, values);
+    await rebuild(context, paths);
+    const server = await startServer(paths.outDir, port);
+    context.io.out(
+      `Serving ${path.relative(context.root, paths.outDir) || '.'}/ at http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    );
+
+    // Editors save in bursts (temp file, rename, chmod): one rebuild after the burst, never two at once.
+    let timer: NodeJS.Timeout | undefined;
+    let running = Promise.resolve();
+    const schedule = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        running = running.then(() => rebuild(context, paths));
+      }, 100);
+    };
+    const watchers = ['content', 'templates', 'static'].flatMap((folder) => {
+      try {
+        return [watch(path.join(context.root, folder), { recursive: true }, schedule)];
+      } catch {
+        return [];
+      }
+    });
+    await new Promise<void>((resolve) => {
+      if (context.signal.aborted) resolve();
+      context.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearTimeout(timer);
+    for (const watcher of watchers) watcher.close();
+    await running;
+    await new Promise((resolve) => server.close(resolve));
+    return 0;
+  },
+};
