@@ -5,26 +5,20 @@ const DATE_PATTERN =
 
 export const DATE_HINT = 'expected a date like 2026-11-26 or 2026-11-26T08:00:00+01:00';
 
-/** The offset of `timeZone` from UTC at `instant`, in minutes (Europe/Berlin in November: 60). */
-function zoneOffsetMinutes(instant: number, timeZone: string): number {
-  const parts = wallClockFormat(timeZone).formatToParts(new Date(instant));
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    Number(parts.find((entry) => entry.type === type)?.value);
-  const asUtc = Date.UTC(
-    part('year'),
-    part('month') - 1,
-    part('day'),
-    part('hour'),
-    part('minute'),
-    part('second'),
-  );
-  return Math.round((asUtc - instant) / 60_000);
+export interface WallClock {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
 }
 
-// Creating a DateTimeFormat costs ~40 µs; 10,000 articles with bare dates would pay it 20,000 times.
+// Creating a DateTimeFormat costs ~40 µs; 10,000 articles and pages would pay it 20,000 times.
 const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
 
-function wallClockFormat(timeZone: string): Intl.DateTimeFormat {
+/** What a clock on the wall in `timeZone` shows at `date` (month 1–12). */
+export function wallClock(date: Date, timeZone: string): WallClock {
   let format = wallClockFormats.get(timeZone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -39,7 +33,24 @@ function wallClockFormat(timeZone: string): Intl.DateTimeFormat {
     });
     wallClockFormats.set(timeZone, format);
   }
-  return format;
+  const parts = format.formatToParts(date);
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    Number(parts.find((entry) => entry.type === type)?.value);
+  return {
+    year: part('year'),
+    month: part('month'),
+    day: part('day'),
+    hour: part('hour'),
+    minute: part('minute'),
+    second: part('second'),
+  };
+}
+
+/** The offset of `timeZone` from UTC at `instant`, in minutes (Europe/Berlin in November: 60). */
+function zoneOffsetMinutes(instant: number, timeZone: string): number {
+  const clock = wallClock(new Date(instant), timeZone);
+  const asUtc = Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);
+  return Math.round((asUtc - instant) / 60_000);
 }
 
 /**

@@ -202,6 +202,15 @@ async function findLastNewline(handle: FileHandle, size: number): Promise<number
   return 0;
 }
 
+/** JSON text as a value for a schema to check; undefined when it is not JSON at all (a torn or foreign file). */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Line {
   readonly text: string;
   /** 1-based. */

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
+import { parseJsonOrUndefined } from './files.ts';
 
 const ownerSchema = z.object({
   pid: z.number().int().positive(),
@@ -86,15 +87,7 @@ export interface Lock {
 async function readOwner(file: string): Promise<{ owner: LockOwner | undefined; ageMs: number } | undefined> {
   try {
     const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    const parsed = ownerSchema.safeParse(
-      (() => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          return undefined;
-        }
-      })(),
-    );
+    const parsed = ownerSchema.safeParse(parseJsonOrUndefined(text));
     return { owner: parsed.success ? parsed.data : undefined, ageMs: Date.now() - info.mtimeMs };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

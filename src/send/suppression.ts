@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import { parseAddress } from './address.ts';
-import { AppendLog, readLines } from './files.ts';
+import { AppendLog, parseJsonOrUndefined, readLines } from './files.ts';
 
 export const SUPPRESSION_FILE = 'suppressed.jsonl';
 
@@ -41,15 +41,7 @@ export async function readSuppression(stateDir: string): Promise<Set<string>> {
     if (text === '' || text.startsWith('#')) continue;
     let email: string;
     if (text.startsWith('{')) {
-      const parsed = entrySchema.safeParse(
-        (() => {
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            return undefined;
-          }
-        })(),
-      );
+      const parsed = entrySchema.safeParse(parseJsonOrUndefined(text));
       if (!parsed.success) {
         throw new KurierError(
           'SUBSCRIBERS_INVALID',
