@@ -1,6 +1,6 @@
 // YAML at the content boundary: settings and front matter become plain data plus a way to find a key's line.
 
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { KurierError } from '../error.ts';
 
 export interface ParsedYaml {
@@ -28,7 +28,7 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
     throw new KurierError(
       'YAML_INVALID',
       `the YAML is broken: ${message}. Check indentation and quote values that contain ": " or start with a special character.`,
-      { file, line: toFileLine(error.pos[0]), cause: error },
+      { file, line: toFileLine(errorOffset(source, error.code, error.pos[0])), cause: error },
     );
   }
   return {
@@ -53,4 +53,20 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
       return firstLine;
     },
   };
+}
+
+/**
+ * The parser reports a missing closing quote where the text ends, lines after the mistake; the writer needs
+ * the line where the quoted value opens: the last quoted scalar that starts before the reported position.
+ */
+function errorOffset(source: string, code: string, reported: number): number {
+  if (code !== 'MISSING_CHAR') return reported;
+  let offset = 0;
+  let opening: number | undefined;
+  for (const token of new Lexer().lex(source)) {
+    if (offset > reported) break;
+    if (token.startsWith('"') || token.startsWith("'")) opening = offset;
+    offset += token.length;
+  }
+  return opening ?? reported;
 }
