@@ -13,6 +13,8 @@ export interface TemplateOptions {
   readonly noEscape?: boolean;
   /** Partial sources by name, for `{{> name}}`. */
   readonly partials?: Readonly<Record<string, string>>;
+  /** Where each partial came from, for error messages; without it, errors name `file`. */
+  readonly partialFiles?: Readonly<Record<string, string>>;
   readonly helpers?: Readonly<Record<string, TemplateHelper>>;
 }
 
@@ -38,17 +40,27 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
   const file = options.file;
   const compileOptions = { strict: true, noEscape: options.noEscape === true };
   for (const [name, partial] of Object.entries(options.partials ?? {})) {
-    checkSyntax(partial, `partial "${name}"`, file);
-    env.registerPartial(name, env.compile(partial, compileOptions));
+    const partialFile = options.partialFiles?.[name] ?? file;
+    checkSyntax(partial, `partial "${name}"`, partialFile);
+    // Wrapped so that an error inside the partial names the partial's file, and its line there.
+    env.registerPartial(name, guard(env.compile(partial, compileOptions), partialFile));
   }
   for (const [name, helper] of Object.entries(options.helpers ?? {})) {
     env.registerHelper(name, helper as Handlebars.HelperDelegate);
   }
   checkSyntax(source, 'template', file);
-  const template = env.compile(source, compileOptions);
-  return (data) => {
+  const template = guard(env.compile(source, compileOptions), file);
+  return (data) => template(data);
+}
+
+/** A compiled template whose errors become TEMPLATE_INVALID with `file` and the line in it. */
+function guard<Args extends unknown[]>(
+  template: (...args: Args) => string,
+  file: string | undefined,
+): (...args: Args) => string {
+  return (...args) => {
     try {
-      return template(data);
+      return template(...args);
     } catch (error) {
       if (error instanceof KurierError) throw error;
       throw new KurierError('TEMPLATE_INVALID', `${messageOf(error)}. Fix the template.`, {
