@@ -2,6 +2,7 @@
 
 import { isMap, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { KurierError } from '../error.ts';
+import { normalizeText } from './text.ts';
 
 export interface ParsedYaml {
   readonly data: unknown;
@@ -32,7 +33,8 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
     );
   }
   return {
-    data: document.toJS({ maxAliasCount: 100 }),
+    // Escapes such as "\x01" in a quoted value make control characters the source text did not contain.
+    data: normalizeValues(document.toJS({ maxAliasCount: 100 })),
     lineOf(path) {
       for (let depth = path.length; depth > 0; depth--) {
         const parentPath = path.slice(0, depth - 1);
@@ -69,4 +71,13 @@ function errorOffset(source: string, code: string, reported: number): number {
     offset += token.length;
   }
   return opening ?? reported;
+}
+
+function normalizeValues(value: unknown): unknown {
+  if (typeof value === 'string') return normalizeText(value);
+  if (Array.isArray(value)) return value.map(normalizeValues);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, normalizeValues(item)]));
+  }
+  return value;
 }
