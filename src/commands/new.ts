@@ -20,7 +20,8 @@ publication's time zone), author and a stable id: tag:<tagAuthority>:<slug>. The
 minted once and must never change, even if you later change the title or the slug.
 
 Options:
-  --slug SLUG   the URL slug (default: derived from the title, ä → ae, ß → ss)
+  --slug SLUG   the URL slug, at most 200 characters (default: from the title, ä → ae, ß → ss,
+                cut to 80 characters at a word boundary; a title without such letters gets the date)
   -h, --help    show this help`,
   options: { slug: { type: 'string' } },
   allowPositionals: true,
