@@ -181,6 +181,19 @@ describe('writeOut', () => {
     expect(await snapshot(out)).toEqual(before);
   });
 
+  it('takes files that already hold exactly its bytes as its own, without a list (a fresh clone of docs/)', async () => {
+    const { out, manifestFile, options } = await place();
+    writeOut(out, FIRST, options);
+    await rm(manifestFile);
+    expect(writeOut(out, FIRST, options).filter((file) => file.changed)).toEqual([]);
+    expect((JSON.parse(await readFile(manifestFile, 'utf8')) as { files: string[] }).files).toHaveLength(4);
+    await rm(manifestFile);
+    const error = errorOf(() => writeOut(out, SECOND, options));
+    expect(error.message).toMatch(
+      /^out\/ holds 3 files Kurier did not write \(out\/alt\/index\.html, out\/feed\.xml, out\/index\.html\)\..* delete out\/ and build again\.$/,
+    );
+  });
+
   it('refuses a file added to a folder it built before', async () => {
     const { out, options } = await place();
     writeOut(out, FIRST, options);

@@ -211,9 +211,37 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const previous = readManifest(disk, options.manifestFile);
   const existing = listOut(disk, outDir);
 
+  const target = (file: string) => path.join(outDir, ...file.split('/'));
+  // Unchanged files are compared before anything is written; the rest are written in link order.
+  const written: WrittenFile[] = [];
+  const pending: { readonly path: string; readonly bytes: Uint8Array }[] = [];
+  const identical = new Set<string>();
+  for (const file of files) {
+    const bytes = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+    const same =
+      existing.entries.get(file.path)?.isFile() === true &&
+      (() => {
+        try {
+          return disk.readFileSync(target(file.path)).equals(bytes);
+        } catch {
+          return false;
+        }
+      })();
+    written.push({ path: file.path, bytes: bytes.byteLength, changed: !same });
+    if (same) identical.add(file.path);
+    else pending.push({ path: file.path, bytes });
+  }
+  pending.sort((a, b) => linkRank(a.path) - linkRank(b.path));
+
   const litter = [...existing.entries.keys()].filter((name) => LITTER.test(path.posix.basename(name)));
+  // A file that already holds exactly what the build makes loses nothing when it is kept as the build's: so
+  // a fresh clone of a repository with a committed docs/ builds without its list of written files.
   const foreign = [...existing.entries]
-    .filter(([name, dirent]) => !litter.includes(name) && (!dirent.isFile() || previous?.has(name) !== true))
+    .filter(
+      ([name, dirent]) =>
+        !litter.includes(name) &&
+        (!dirent.isFile() || (previous?.has(name) !== true && !identical.has(name))),
+    )
     .map(([name]) => name)
     .sort();
   if (foreign.length > 0) {
@@ -232,7 +260,6 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   }
 
   for (const file of files) checkPath(outDir, outName, file.path);
-  const target = (file: string) => path.join(outDir, ...file.split('/'));
   const produced = new Set(files.map((file) => file.path));
   const folderClash = files.find((file) => existing.folders.has(file.path));
   if (folderClash !== undefined) {
@@ -245,25 +272,6 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
     (name) => !produced.has(name) && !litter.includes(name),
   );
   const neededFolders = new Set(files.flatMap((file) => ancestorsOf(file.path)));
-
-  // Unchanged files are compared before anything is written; the rest are written in link order.
-  const written: WrittenFile[] = [];
-  const pending: { readonly path: string; readonly bytes: Uint8Array }[] = [];
-  for (const file of files) {
-    const bytes = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
-    const same =
-      existing.entries.has(file.path) &&
-      (() => {
-        try {
-          return disk.readFileSync(target(file.path)).equals(bytes);
-        } catch {
-          return false;
-        }
-      })();
-    written.push({ path: file.path, bytes: bytes.byteLength, changed: !same });
-    if (!same) pending.push({ path: file.path, bytes });
-  }
-  pending.sort((a, b) => linkRank(a.path) - linkRank(b.path));
 
   if (pending.length === 0 && obsolete.length === 0 && litter.length === 0 && previous !== undefined) {
     return written;
