@@ -39,17 +39,17 @@ async function listMarkdown(root: string, dir: string): Promise<string[]> {
   );
   const relative = (entry: Dirent) =>
     path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-  const articles = entries.filter((entry) => entry.name.endsWith('.md') && !entry.name.startsWith('.'));
-  const linked = articles.find((entry) => entry.isSymbolicLink());
+  const visible = entries.filter((entry) => !entry.name.startsWith('.'));
+  const linked = visible.find((entry) => entry.isSymbolicLink());
   if (linked !== undefined) {
     throw new KurierError(
       'CONTENT_INVALID',
-      'the article is a symbolic link; Kurier reads only real files below content/ so that nothing from elsewhere is published by accident: copy the file here instead of linking it.',
+      `the ${linked.name.endsWith('.md') ? 'article' : 'entry'} is a symbolic link; Kurier reads only real files below ${dir}/ so that nothing from elsewhere is published by accident: copy it here instead of linking it.`,
       { file: relative(linked) },
     );
   }
-  return articles
-    .filter((entry) => entry.isFile())
+  return visible
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
     .map(relative)
     .sort();
 }
@@ -76,9 +76,18 @@ export async function readContentSources(
   onListed?.(settings, files.length);
   // One synchronous read after another: for thousands of small files in the page cache this is ~5× faster
   // than fs/promises, whose every open, stat, read and close is a round trip through libuv's thread pool.
-  const articles = files.map((file) => ({
-    path: file,
-    text: decodeUtf8(readFileSync(path.join(root, file)), file),
-  }));
+  const articles = files.map((file) => ({ path: file, text: decodeUtf8(readSource(root, file), file) }));
   return { settings, articles };
+}
+
+function readSource(root: string, file: string): Buffer {
+  try {
+    return readFileSync(path.join(root, file));
+  } catch (error) {
+    throw new KurierError(
+      'CONTENT_INVALID',
+      `cannot read the article (${(error as Error).message}); check its permissions.`,
+      { file, cause: error },
+    );
+  }
 }
