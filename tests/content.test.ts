@@ -331,6 +331,11 @@ describe('hostile input at the content boundary (issue 7)', () => {
       3,
       'title: YAML reads 42 as a number, not as text; quote it: title: "42".',
     ]);
+    const tag = errorOf(() => parse(article(`${VALID}\ntags: [Bochum, 2026]`)));
+    expect([tag.line, tag.message]).toEqual([
+      6,
+      'tags.1: YAML reads 2026 as a number, not as text; quote it: "2026".',
+    ]);
   });
 
   it('refuses javascript: and data: image sources', () => {

@@ -97,7 +97,7 @@ export function parseWithSchema<Schema extends z.ZodType>(
   ) {
     throw new KurierError(
       code,
-      `${name}: YAML reads ${String(input)} as a ${typeof input}, not as text; quote it: ${String(path.at(-1) ?? name)}: "${String(input)}".`,
+      `${name}: YAML reads ${String(input)} as a ${typeof input}, not as text; quote it: ${typeof path.at(-1) === 'string' ? `${String(path.at(-1))}: ` : ''}"${String(input)}".`,
       { file, line: yaml.lineOf(path) },
     );
   }
