@@ -104,9 +104,9 @@ function runKurier(root: string, args: readonly string[]): { code: number; stdou
   return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
-// C0 controls other than tab, LF, CR, and DEL: never valid in an HTML page, an XML feed or an email.
+// C0 controls other than tab, LF, CR, DEL and C1: never valid in an HTML page, an XML feed or an email.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 const names = (await readdir(CORPUS, { withFileTypes: true }))
   .filter((entry) => entry.isDirectory())

@@ -26,7 +26,8 @@ Options:
   options: { slug: { type: 'string' } },
   allowPositionals: true,
   async run(values, positionals, context) {
-    const title = normalizeText(positionals.join(' ')).trim();
+    // A title is one line: a pasted line break would otherwise end up inside the quoted YAML value.
+    const title = normalizeText(positionals.join(' ')).replace(/\s+/g, ' ').trim();
     if (title === '') throw new KurierError('USAGE', 'give the title: kurier new "Title of the article".');
     const slug = typeof values.slug === 'string' ? values.slug : undefined;
     if (slug !== undefined && (!SLUG_PATTERN.test(slug) || slug.length > MAX_SLUG)) {
