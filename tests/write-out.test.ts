@@ -141,6 +141,9 @@ describe('writeOut', () => {
       const error = errorOf(() => writeOut(out, SECOND, { ...options, disk: faultyDisk(failAt).disk }));
       expect(error.code, `fault at step ${failAt}`).toBe('WRITE_FAILED');
       expect(error.message).toContain('no space left on device');
+      expect(error.file ?? '', `fault at step ${failAt}`).toMatch(
+        /^(out(\/.*)?|\/.*\.kurier\/written\/out\.json)$/,
+      );
       expect(await snapshot(out), `fault at step ${failAt}`).toEqual(before);
       // The list may name more files (all that may be Kurier's), never fewer.
       const listed = (JSON.parse(await readFile(manifestFile, 'utf8')) as { files: string[] }).files;

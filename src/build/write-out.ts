@@ -142,7 +142,7 @@ function writeManifest(disk: Disk, file: string, outName: string, files: Iterabl
 function writeFailed(error: unknown, file: string, what: string): KurierError {
   return new KurierError(
     'WRITE_FAILED',
-    `${what} ${file} (${messageOf(error)}); the output folder was left as it was. Free some space or fix the permissions, then build again.`,
+    `${what} it (${messageOf(error)}); the output folder was left as it was. Free some space or fix the permissions, then build again.`,
     { file, cause: error },
   );
 }
@@ -365,7 +365,6 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
         steps.push({ kind: 'created', target: current });
       }
     }
-    staged.length = 0;
     for (const name of obsolete.filter((candidate) => !neededFolders.has(candidate))) {
       current = target(name);
       const backup = scratch(name, 'old');
@@ -375,7 +374,8 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   } catch (error) {
     undo();
     if (error instanceof KurierError) throw error;
-    throw writeFailed(error, current, 'cannot write');
+    const shown = [outName, ...path.relative(outDir, current).split(path.sep)].filter(Boolean).join('/');
+    throw writeFailed(error, shown, 'cannot write');
   }
 
   // Committed. What follows only tidies up: a backup or litter left behind is removed by the next build.
