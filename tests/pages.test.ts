@@ -121,7 +121,9 @@ describe('errors in page templates', () => {
     );
     const field = errorOf({ ...templates, index: templates.index.replace('{{title}}</a>', '{{titel}}</a>') });
     expect([field.file, field.line]).toEqual(['templates/index.hbs', 22]);
-    expect(field.message).toContain('"titel" not defined');
+    expect(field.message).toBe(
+      '{{titel}} names a field that does not exist ("titel" is not defined): check its spelling.',
+    );
   });
 
   it("name the partial's own file and line", () => {
