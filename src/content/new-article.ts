@@ -4,7 +4,7 @@ import type { Site } from '../model.ts';
 import { planArticleId } from './article.ts';
 import { formatLocalDate } from './dates.ts';
 import { POSTS_DIR } from './read-content.ts';
-import { MAX_TITLE_SLUG, planTitleSlug } from './slug.ts';
+import { MAX_TITLE_SLUG, planTitleSlug, slugify } from './slug.ts';
 
 export interface NewArticle {
   /** Relative to the project root. */
@@ -46,6 +46,8 @@ export function planNewArticle(site: Site, title: string, now: Date, slug: strin
     '---',
     `id: ${planArticleId(site, slug)}`,
     `title: ${quoted}`,
+    // The build derives the slug from the title; a date, a cut or a --slug slug must be written down.
+    ...(slug === slugify(title) ? [] : [`slug: ${slug}`]),
     `date: ${formatLocalDate(now, site.timeZone)}`,
     ...(author === undefined ? [] : [`author: ${JSON.stringify(author)}`]),
     'summary: >-',
