@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
+  | 'WRITE_FAILED'
+  | 'PATH_TOO_LONG'
+  | 'PORT_IN_USE'
   | 'USAGE';
 
 export interface ErrorPlace {

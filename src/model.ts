@@ -86,6 +86,8 @@ export interface Article {
   readonly markdown: string;
   /** Where the article came from, relative to the project root, for error messages. */
   readonly sourcePath: string;
+  /** What the parser changed and the writer should hear about (a slug cut to length), for the build's output. */
+  readonly warnings?: readonly string[] | undefined;
   /** Lines of the id and slug (or title) in the source, for duplicate errors. */
   readonly sourceLines?: { readonly id: number; readonly slug: number } | undefined;
 }
