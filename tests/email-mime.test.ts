@@ -7,8 +7,9 @@ import {
   prepareMessage,
   renderMessage,
 } from '../src/email/mime.ts';
+import type { Reader } from '../src/email/model.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
-import { prepareEmail, type Reader, renderEmail } from '../src/email/render.ts';
+import { prepareEmail, renderEmail } from '../src/email/render.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 import { type AddressObject, parseMessage } from './support/smtp.ts';

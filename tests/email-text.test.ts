@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArticle } from '../src/content/article.ts';
-import { lexMarkdown } from '../src/content/markdown.ts';
+import { decodeHtmlEntities, lexMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail } from '../src/email/compile.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
 import { prepareEmail, renderEmail } from '../src/email/render.ts';
-import { decodeEntities, renderTextBody, textWidth, wrapText } from '../src/email/text.ts';
+import { renderTextBody, textWidth, wrapText } from '../src/email/text.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const PAGE = 'https://kurier.example/artikel/';
@@ -119,7 +119,7 @@ describe('renderTextBody', () => {
 
   it('decodes character references but keeps code as written', () => {
     expect(text('Fish &amp; Chips &ndash; `a &amp; b` und \\*').body).toBe('Fish & Chips – a &amp; b und *');
-    expect(decodeEntities('&#x201E;Gl&uuml;ck&#8220; &bogus;')).toBe('„Glück“ &bogus;');
+    expect(decodeHtmlEntities('&#x201E;Gl&uuml;ck&#8220; &bogus;')).toBe('„Glück“ &bogus;');
   });
 
   it('turns raw HTML blocks into their text and drops comments', () => {

@@ -1,5 +1,6 @@
 // Markdown → HTML for articles: heading anchors, every relative link and image made absolute, text untouched.
 
+import { decodeHTML } from 'entities';
 import { Lexer, type MarkedOptions, Parser, Renderer, type Token, type Tokens } from 'marked';
 import { slugify } from './slug.ts';
 
@@ -52,22 +53,14 @@ export function inlineText(tokens: readonly Token[]): string {
       }
       if (token.type === 'br') return '\n';
       if (token.type === 'html') return '';
-      return 'text' in token && typeof token.text === 'string' ? decodeEntities(token.text) : '';
+      return 'text' in token && typeof token.text === 'string' ? decodeHtmlEntities(token.text) : '';
     })
     .join('');
 }
 
-const ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  '#39': "'",
-  nbsp: '\u00a0',
-};
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_match, name: string) => ENTITIES[name] ?? '');
+/** Character references as a browser reads them (HTML5 named, decimal and hex), e.g. in marked's text tokens. */
+export function decodeHtmlEntities(text: string): string {
+  return text.includes('&') ? decodeHTML(text) : text;
 }
 
 /**

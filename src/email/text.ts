@@ -1,6 +1,7 @@
 // Article Markdown tokens → the plain-text part of the email: wrapped, headings underlined, links numbered.
 
-import type { MarkdownToken, MarkdownTokens } from '../content/markdown.ts';
+import { decodeHtmlEntities, type MarkdownToken, type MarkdownTokens } from '../content/markdown.ts';
+import { isAllowedUrl, planHtmlParagraphs } from '../render/sanitize.ts';
 
 /** RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters. */
 export const TEXT_WIDTH = 78;
@@ -61,7 +62,7 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
     const t = known(token);
     switch (t.type) {
       case 'text':
-        return t.tokens === undefined ? decodeEntities(t.text).replace(/\n/g, ' ') : inline(t.tokens);
+        return t.tokens === undefined ? decodeHtmlEntities(t.text).replace(/\n/g, ' ') : inline(t.tokens);
       case 'escape':
       case 'codespan':
         return t.text;
@@ -79,16 +80,19 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
         const text = inline(t.tokens);
         // An autolink shows its address already: "<https://…>", "www.…", "a@b.de".
         if (t.autolink === true || t.href === text || t.href === `mailto:${text}`) return text;
+        // The HTML part drops such a link too (src/render/sanitize.ts): the text stays, the address goes.
+        if (!isAllowedUrl(t.href)) return text;
         return `${text} [${reference(t.href)}]`;
       }
       case 'image': {
-        const alt = decodeEntities(t.text).trim();
-        return `[${options.imageLabel}${alt === '' ? '' : `: ${alt}`}] [${reference(t.href)}]`;
+        const alt = decodeHtmlEntities(t.text).trim();
+        const label = `[${options.imageLabel}${alt === '' ? '' : `: ${alt}`}]`;
+        return isAllowedUrl(t.href) ? `${label} [${reference(t.href)}]` : label;
       }
       default: {
         const generic = token as { tokens?: MarkdownToken[]; text?: unknown };
         if (Array.isArray(generic.tokens)) return inline(generic.tokens);
-        return typeof generic.text === 'string' ? decodeEntities(generic.text) : '';
+        return typeof generic.text === 'string' ? decodeHtmlEntities(generic.text) : '';
       }
     }
   };
@@ -114,7 +118,7 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
         return wrapText(inline(t.tokens), columns);
       case 'text':
         // The item text of a tight list.
-        return wrapText(t.tokens === undefined ? decodeEntities(t.text) : inline(t.tokens), columns);
+        return wrapText(t.tokens === undefined ? decodeHtmlEntities(t.text) : inline(t.tokens), columns);
       case 'heading': {
         const lines = wrapText(inline(t.tokens), columns);
         const rule = UNDERLINES[t.depth] ?? '~';
@@ -132,7 +136,7 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
       case 'hr':
         return ['* * *'];
       case 'html':
-        return htmlText(t.text).flatMap((paragraph, index) => [
+        return planHtmlParagraphs(t.text).flatMap((paragraph, index) => [
           ...(index > 0 ? [''] : []),
           ...wrapText(paragraph, columns),
         ]);
@@ -241,77 +245,4 @@ export function wrapText(text: string, width: number = TEXT_WIDTH): string[] {
 export function underline(text: string, rule: string, width: number = TEXT_WIDTH): string {
   const lines = wrapText(text, width);
   return [...lines, rule.repeat(Math.max(...lines.map(textWidth), 3))].join('\n');
-}
-
-/** Paragraphs of the visible text of raw HTML in Markdown; comments and tags dropped. */
-function htmlText(html: string): string[] {
-  const text = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|h[1-6]|li|blockquote|pre|table|tr|figure|figcaption|section)\s*>/gi, '\n\n')
-    .replace(/<[^>]*>/g, '');
-  return decodeEntities(text)
-    .split(/\n[ \t]*\n/)
-    .map((paragraph) => paragraph.trim())
-    .filter((paragraph) => paragraph !== '');
-}
-
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00a0',
-  shy: '',
-  ndash: '–',
-  mdash: '—',
-  hellip: '…',
-  bdquo: '„',
-  ldquo: '“',
-  rdquo: '”',
-  sbquo: '‚',
-  lsquo: '‘',
-  rsquo: '’',
-  laquo: '«',
-  raquo: '»',
-  lsaquo: '‹',
-  rsaquo: '›',
-  auml: 'ä',
-  ouml: 'ö',
-  uuml: 'ü',
-  Auml: 'Ä',
-  Ouml: 'Ö',
-  Uuml: 'Ü',
-  szlig: 'ß',
-  euro: '€',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  deg: '°',
-  sect: '§',
-  para: '¶',
-  middot: '·',
-  bull: '•',
-  times: '×',
-  thinsp: '\u2009',
-  ensp: '\u2002',
-  emsp: '\u2003',
-  zwnj: '\u200c',
-  zwj: '\u200d',
-};
-
-/** Character references as marked leaves them in text tokens ("&amp;", "&ndash;", "&#8211;"). */
-export function decodeEntities(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z][a-z0-9]*);/gi, (match, name: string) => {
-    if (name.startsWith('#')) {
-      const code =
-        name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      const valid = code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
-      return valid ? String.fromCodePoint(code) : '\ufffd';
-    }
-    return NAMED_ENTITIES[name] ?? match;
-  });
 }
