@@ -167,6 +167,23 @@ describe('a German article in all three feeds', () => {
     expect((field(guest, 'content') as { language: string }[])[0]?.language).toBe('en');
   });
 
+  it('RSS plain text with < and & reaches feedparser as the same text (written as &#x3C; and &#x26;)', () => {
+    const files = writeFeeds(makeSite(), [
+      makeArticle({ title: 'Größe <b> & Co', tags: ['C++ & <Templates>'], authors: [{ name: 'Ä & <Ö>' }] }),
+    ]);
+    const rss = files.text(files.rss);
+    expect(rss).toContain('<title>Größe &#x3C;b&#x3E; &#x26; Co</title>');
+    expect(rss).toContain('<category>C++ &#x26; &#x3C;Templates&#x3E;</category>');
+    expect(rss).toContain('<dc:creator>Ä &#x26; &#x3C;Ö&#x3E;</dc:creator>');
+    const parsed = parseWithFeedparser(files.rss);
+    expect(parsed.bozo, parsed.bozoException ?? '').toBe(false);
+    const [entry] = parsed.entries;
+    expect(htmlToText(String(field(entry, 'title')))).toBe('Größe <b> & Co');
+    expect((field(entry, 'tags') as { term: string }[]).map((tag) => tag.term)).toEqual([
+      'C++ & <Templates>',
+    ]);
+  });
+
   it('says the same in JSON Feed', () => {
     const files = writeFeeds(makeSite(), [germanArticle()]);
     const json = JSON.parse(files.text(files.json)) as { items: Record<string, unknown>[] };

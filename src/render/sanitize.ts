@@ -170,6 +170,8 @@ export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {})
   const removed = new Set<string>();
   const problems: string[] = [];
   let pendingImplied: string | undefined;
+  // Inside an element dropped with its content (an <svg> with its own XML rules) structure does not matter.
+  let dropped = 0;
   const image = options.image;
   const output = sanitize(html, {
     allowedTags: ALLOWED_TAGS,
@@ -194,10 +196,13 @@ export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {})
         }),
     onOpenTag: (name, attribs) => {
       noteRemoved(name, attribs, removed);
+      if (DROPPED_WITH_CONTENT.includes(name)) dropped += 1;
+      if (dropped > 0) return;
       if (name === 'mjml' || name.startsWith('mj-')) problems.push(`contains the MJML tag <${name}>`);
     },
     onCloseTag: (name, isImplied) => {
-      if (VOID.has(name)) return;
+      if (DROPPED_WITH_CONTENT.includes(name)) dropped -= 1;
+      if (VOID.has(name) || dropped > 0 || DROPPED_WITH_CONTENT.includes(name)) return;
       if (pendingImplied !== undefined && !isImplied) {
         problems.push(`closes </${name}> while <${pendingImplied}> is still open`);
         pendingImplied = undefined;
