@@ -307,6 +307,35 @@ describe('template errors', () => {
     expect(error.line).toBeGreaterThan(1);
   });
 
+  it('names the template file and source line of an MJML error, not a line of the filled-in text', async () => {
+    const card = '<mj-section background-color="#ffffff" css-class="k-card" padding="8px 0px 16px">';
+    const broken = withHtmlTemplate((source) =>
+      source.replace(card, card.replace('<mj-section', '<mj-section colour="red"')),
+    );
+    const expected = templates.html.source.split('\n').findIndex((line) => line.includes(card)) + 1;
+    const error = await caught(compileEmail(makeSite(), makeArticle(), broken));
+    expect(error.code).toBe('TEMPLATE_INVALID');
+    expect(error.file).toBe('templates/email.mjml.hbs');
+    expect(error.line).toBe(expected);
+    expect(error.message).toContain(
+      `templates/email.mjml.hbs:${expected} <mj-section>: Attribute colour is illegal`,
+    );
+
+    const footer = templates.partials.footer;
+    if (footer === undefined) throw new Error('the sample has a footer partial');
+    const footerLines = footer.source.split('\n');
+    const at = footerLines.findIndex((line) => line.includes('<mj-text'));
+    footerLines[at] = footerLines[at]?.replace('<mj-text', '<mj-text colour="red"') ?? '';
+    const inPartial = await caught(
+      compileEmail(makeSite(), makeArticle(), {
+        ...templates,
+        partials: { ...templates.partials, footer: { ...footer, source: footerLines.join('\n') } },
+      }),
+    );
+    expect(inPartial.file).toBe('templates/email-partials/footer.hbs');
+    expect(inPartial.line).toBe(at + 1);
+  });
+
   it('rejects an unknown reader field and a reader field in a typed MJML attribute', async () => {
     const unknown = withHtmlTemplate((source) =>
       source.replace('>{{reader "greeting"}}<', '>{{reader "vorname"}}<'),

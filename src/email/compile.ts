@@ -8,8 +8,9 @@ import { compileTemplate, type Segment, type TemplateHelper } from '../render/ha
 import { formatDate, joinNames, planStrings, type Strings } from '../render/strings.ts';
 import { CONTENT_WIDTH, planEmailArticleHtml } from './article-html.ts';
 import { type CompiledEmail, EXTRA_FIELD_PREFIX, READER_FIELDS } from './model.ts';
-import type { EmailTemplates } from './read-templates.ts';
+import type { EmailTemplates, TemplateSource } from './read-templates.ts';
 import { planWebReader, prepareEmail, renderEmail } from './render.ts';
+import { findSourceLine } from './template-lines.ts';
 import { renderTextBody, underline, wrapText } from './text.ts';
 
 /** Part of the email cache key: bump the number whenever this code makes different output from equal input. */
@@ -85,7 +86,7 @@ export async function compileEmail(
     partials,
     helpers: { reader: htmlFields.helper },
   })(data);
-  const html = await renderMjml(mjml, templates.html.file);
+  const html = await renderMjml(mjml, [templates.html, ...Object.values(templates.partials)]);
   checkSelfContained(html, templates.html.file);
 
   const textFields = fieldRecorder(templates.text.file);
@@ -247,7 +248,9 @@ function checkNoMarker(article: Article, data: EmailTemplateData, templates: Ema
   }
 }
 
-async function renderMjml(source: string, file: string): Promise<string> {
+/** `templates`: the HTML template first, then its partials, to find the source line of an MJML error. */
+async function renderMjml(source: string, templates: readonly TemplateSource[]): Promise<string> {
+  const file = templates[0]?.file ?? '';
   // Loaded on first use: MJML takes ~0.4 s to import, and a build whose emails all come from the cache
   // never needs it.
   const { default: mjml2html } = await import('mjml');
@@ -265,20 +268,45 @@ async function renderMjml(source: string, file: string): Promise<string> {
     });
     return result.html;
   } catch (error) {
-    const details = (error as { errors?: { formattedMessage?: string; message?: string }[] }).errors;
-    const message =
-      details === undefined
-        ? (error as Error).message
-        : details
-            .slice(0, 5)
-            .map((detail) => detail.formattedMessage ?? detail.message)
-            .join('; ');
+    const details = (error as { errors?: MjmlError[] }).errors;
+    if (details === undefined || details.length === 0) {
+      throw new KurierError('TEMPLATE_INVALID', `MJML rejects the email: ${(error as Error).message}`, {
+        file,
+        cause: error,
+      });
+    }
+    const located = details.map((detail) => ({
+      detail,
+      place: detail.line === undefined ? undefined : findSourceLine(source, detail.line, templates),
+    }));
+    const first = located[0]?.place;
+    const message = located
+      .slice(0, 5)
+      .map(({ detail, place }) => {
+        const where =
+          place === undefined
+            ? `line ${detail.line ?? '?'} of the filled-in template`
+            : `${place.file}:${place.line}`;
+        return `${where} <${detail.tagName ?? '?'}>: ${detail.message ?? 'invalid'}`;
+      })
+      .join('; ');
     throw new KurierError(
       'TEMPLATE_INVALID',
-      `MJML rejects the email (strict validation): ${message}. Line numbers count in the filled-in template.`,
-      { file, cause: error },
+      `MJML rejects the email (strict validation): ${message}. Fix the template.`,
+      {
+        file: first?.file ?? file,
+        ...(first === undefined ? {} : { line: first.line }),
+        cause: error,
+      },
     );
   }
+}
+
+/** One entry of a mjml ValidationError's `errors`: the line counts in MJML's input. */
+interface MjmlError {
+  readonly line?: number;
+  readonly tagName?: string;
+  readonly message?: string;
 }
 
 /** Remote CSS is blocked by most clients and leaks each open to a third party: the template must not have it. */
