@@ -24,7 +24,6 @@ const site = makeSite({
 const article = makeArticle({
   title: 'Grüße aus Bochum – „Glück auf“: Wie eine Stadt nach Opel und Nokia neu anfängt und weitermacht',
   html: '<p>Größere Maßstäbe – „Fördertürme“ ä ö ü ß.</p>\n<p>Zeile = Gleichung, From here.</p>\n',
-  markdown: 'Größere Maßstäbe – „Fördertürme“ ä ö ü ß.\n\nZeile = Gleichung,\nFrom here.\n',
 });
 const compiled = await compileEmail(site, article, templates);
 const preparedMessage = prepareMessage(compiled, site);

@@ -231,7 +231,12 @@ describe('hostile HTML in the body', () => {
       expect(text, name).toMatch(/<td[^>]*>2014<\/td>/);
       expect(text, name).toContain('const a = 1 &lt; 2;');
     }
-    expect(outputs['email.txt']).toContain('Stadt [1] und Post [2]');
+    expect(outputs['email.txt']).toContain(
+      '[Bild: Halle] [1]\n\nDie Halle\n\nJahr\n----\n2014\n\nStadt [2] und Post [3]\n\n    const a = 1 < 2;\n',
+    );
+    expect(outputs['email.txt']).toContain(
+      '[1] https://kurier.example/halle.jpg\n[2] https://www.bochum.de/\n[3] mailto:post@kurier.example\n',
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArticle } from '../src/content/article.ts';
-import { decodeHtmlEntities, lexMarkdown } from '../src/content/markdown.ts';
+import { decodeHtmlEntities, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail } from '../src/email/compile.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
@@ -12,7 +12,7 @@ import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const PAGE = 'https://kurier.example/artikel/';
 const text = (markdown: string, width?: number) =>
-  renderTextBody(lexMarkdown(markdown, PAGE), {
+  renderTextBody(renderMarkdown(markdown, PAGE), {
     imageLabel: 'Bild',
     ...(width === undefined ? {} : { width }),
   });
@@ -168,7 +168,7 @@ describe('the plain-text part of the sample email', async () => {
 
   it('lists the links of an article at the end of its body', async () => {
     const linked = makeArticle({
-      markdown: 'Mehr beim [ZESS](https://zess.example/) und [hier](/archiv/).\n',
+      html: '<p>Mehr beim <a href="https://zess.example/">ZESS</a> und <a href="https://kurier.example/archiv/">hier</a>.</p>\n',
     });
     const result = renderEmail(prepareEmail(await compileEmail(makeSite(), linked, templates)), reader).text;
     expect(result).toContain(

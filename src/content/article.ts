@@ -196,7 +196,6 @@ export function parseArticle(source: string, file: string, site: Site): Article 
     url,
     path,
     html: renderMarkdown(split.body, url),
-    markdown: split.body,
     sourcePath: file,
     sourceLines: {
       id: yaml.lineOf(['id']),

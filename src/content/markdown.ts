@@ -4,9 +4,6 @@ import { decodeHTML } from 'entities';
 import { Lexer, type MarkedOptions, Parser, Renderer, type Token, type Tokens } from 'marked';
 import { slugify } from './slug.ts';
 
-export type MarkdownToken = Token;
-export type { Tokens as MarkdownTokens };
-
 /** A heading token after `lexMarkdown`: it carries the anchor id its HTML gets. */
 export type AnchoredHeading = Tokens.Heading & { readonly id: string };
 
@@ -67,7 +64,7 @@ export function decodeHtmlEntities(text: string): string {
  * Lexes an article body. Links and images come out absolute against `pageUrl`, and every heading carries a
  * unique `id` (repeated headings get -2, -3, … like GitHub), so every renderer links the same anchors.
  */
-export function lexMarkdown(markdown: string, pageUrl: string): Token[] {
+function lexMarkdown(markdown: string, pageUrl: string): Token[] {
   const tokens = Lexer.lex(markdown, OPTIONS);
   anchorTokens(tokens, pageUrl);
   return tokens;

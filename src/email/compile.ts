@@ -1,7 +1,6 @@
 // Article → CompiledEmail: Handlebars fills in the article, MJML compiles once, and the HTML and text are cut
 // into static text and reader fields, ready for thousands of cheap per-reader renders. The one mjml importer.
 
-import { lexMarkdown } from '../content/markdown.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { compileTemplate, type Segment, type TemplateHelper } from '../render/handlebars.ts';
@@ -14,7 +13,7 @@ import { findSourceLine } from './template-lines.ts';
 import { renderTextBody, underline, wrapText } from './text.ts';
 
 /** Part of the email cache key: bump the number whenever this code makes different output from equal input. */
-export const EMAIL_COMPILER = 'kurier-email-1 mjml-5.4.1';
+export const EMAIL_COMPILER = 'kurier-email-2 mjml-5.4.1';
 
 /** What the templates see. Everything is plain data; reader fields come only from the `reader` helper. */
 export interface EmailTemplateData {
@@ -143,7 +142,7 @@ export function planTemplateData(
   strings: Strings,
   html: { readonly lead: string; readonly body: string },
 ): EmailTemplateData {
-  const plain = renderTextBody(lexMarkdown(article.markdown, article.url), { imageLabel: strings.image });
+  const plain = renderTextBody(html.body, { imageLabel: strings.image });
   const authors = joinNames(
     article.authors.map((author) => author.name),
     strings,
