@@ -349,6 +349,19 @@ describe('renderFeeds', () => {
     );
   });
 
+  it('writes <, & and > in RSS plain text as hexadecimal references, as the W3C validator wants', () => {
+    const { atom, rss, json } = render(makeSite(), [
+      makeArticle({ title: 'Größe <b> & Co', tags: ['C++ & <Templates>'], authors: [{ name: 'Ä & <Ö>' }] }),
+    ]);
+    expect(rss).toContain('<title>Größe &#x3C;b&#x3E; &#x26; Co</title>');
+    expect(rss).toContain('<category>C++ &#x26; &#x3C;Templates&#x3E;</category>');
+    expect(rss).toContain('<dc:creator>Ä &#x26; &#x3C;Ö&#x3E;</dc:creator>');
+    // HTML stays in CDATA; Atom and JSON Feed say what their text is and keep their own escaping.
+    expect(rss).toContain('<content:encoded><![CDATA[<p>');
+    expect(atom).toContain('<category term="C++ &amp; &lt;Templates&gt;"/>');
+    expect(json.items[0]?.title).toBe('Größe <b> & Co');
+  });
+
   it('keeps emoji, which are surrogate pairs in JavaScript strings', () => {
     const title = 'Glück 🦊 auf 👩‍👩‍👧';
     const { atom, rss, json } = render(makeSite(), [makeArticle({ title, tags: ['🦊'] })]);

@@ -41,15 +41,21 @@ export function absoluteHtmlUrls(html: string, pageUrl: string): string {
   });
 }
 
-/** The plain text of inline tokens: what a reader sees, without markup. */
+/** The plain text of inline tokens: what a reader sees, without markup (nor a script's or style's code). */
 export function inlineText(tokens: readonly Token[]): string {
+  let hidden: string | undefined;
   return tokens
     .map((token) => {
+      if (token.type === 'html') {
+        const tag = /^<(\/?)(script|style)\b/i.exec(token.text);
+        if (tag !== null) hidden = tag[1] === '' ? tag[2]?.toLowerCase() : undefined;
+        return '';
+      }
+      if (hidden !== undefined) return '';
       if ('tokens' in token && Array.isArray(token.tokens) && token.type !== 'codespan') {
         return inlineText(token.tokens);
       }
       if (token.type === 'br') return '\n';
-      if (token.type === 'html') return '';
       return 'text' in token && typeof token.text === 'string' ? decodeHtmlEntities(token.text) : '';
     })
     .join('');

@@ -5,7 +5,7 @@ import sanitize from 'sanitize-html';
 import { decodeHtmlEntities } from '../content/markdown.ts';
 
 /** URL schemes a link or image may use in the email and the feeds; relative URLs stay as they are. */
-export const ALLOWED_SCHEMES: readonly string[] = ['http', 'https', 'mailto'];
+const ALLOWED_SCHEMES: readonly string[] = ['http', 'https', 'mailto'];
 
 // Structure, text semantics, tables, figures, images and code: what an article needs and every mail client
 // and feed reader shows. No forms, embeds, scripts, styles or SVG (issue 7, defect 10).
@@ -195,19 +195,24 @@ export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {})
           },
         }),
     onOpenTag: (name, attribs) => {
+      const droppedWithContent = DROPPED_WITH_CONTENT.includes(name);
+      if (dropped > 0) {
+        if (droppedWithContent) dropped += 1;
+        return;
+      }
       noteRemoved(name, attribs, removed);
-      if (DROPPED_WITH_CONTENT.includes(name)) dropped += 1;
-      if (dropped > 0) return;
-      if (name === 'mjml' || name.startsWith('mj-')) problems.push(`contains the MJML tag <${name}>`);
+      if (droppedWithContent) dropped += 1;
+      else if (name === 'mjml' || name.startsWith('mj-')) problems.push(`contains the MJML tag <${name}>`);
     },
     onCloseTag: (name, isImplied) => {
       if (DROPPED_WITH_CONTENT.includes(name)) dropped -= 1;
-      if (VOID.has(name) || dropped > 0 || DROPPED_WITH_CONTENT.includes(name)) return;
-      if (pendingImplied !== undefined && !isImplied) {
-        problems.push(`closes </${name}> while <${pendingImplied}> is still open`);
-        pendingImplied = undefined;
+      else if (dropped === 0 && !VOID.has(name)) {
+        if (pendingImplied !== undefined && !isImplied) {
+          problems.push(`closes </${name}> while <${pendingImplied}> is still open`);
+          pendingImplied = undefined;
+        }
+        if (isImplied && !OPTIONAL_END.has(name) && pendingImplied === undefined) pendingImplied = name;
       }
-      if (isImplied && !OPTIONAL_END.has(name) && pendingImplied === undefined) pendingImplied = name;
     },
   });
   if (pendingImplied !== undefined) problems.push(`leaves <${pendingImplied}> open`);
@@ -224,48 +229,9 @@ export function isAllowedUrl(url: string): boolean {
   return scheme === undefined || ALLOWED_SCHEMES.includes(scheme.toLowerCase());
 }
 
-/**
- * The visible text of raw HTML as paragraphs, for the plain-text email: the parser drops tags, comments,
- * scripts and styles; line breaks and block ends separate the text.
- */
-export function planHtmlParagraphs(html: string): string[] {
-  const blocks = [
-    'p',
-    'div',
-    'h1',
-    'h2',
-    'h3',
-    'h4',
-    'h5',
-    'h6',
-    'li',
-    'blockquote',
-    'pre',
-    'table',
-    'tr',
-    'figure',
-    'figcaption',
-    'section',
-  ];
-  // Only bare tags survive this pass, so the regular expressions below see nothing but `<br />` and `</x>`.
-  const bare = sanitize(html, {
-    allowedTags: ['br', ...blocks],
-    allowedAttributes: {},
-    disallowedTagsMode: 'discard',
-    nonTextTags: DROPPED_WITH_CONTENT,
-  });
-  const text = bare
-    .replace(/<br \/>/g, '\n')
-    .replace(new RegExp(`</(${blocks.join('|')})>`, 'g'), '\n\n')
-    .replace(/<[a-z0-9]+>/g, '');
-  return decodeHtmlEntities(text)
-    .split(/\n[ \t]*\n/)
-    .map((paragraph) => paragraph.trim())
-    .filter((paragraph) => paragraph !== '');
-}
-
 function noteRemoved(name: string, attribs: Readonly<Record<string, string>>, removed: Set<string>): void {
-  if (!ALLOWED_TAGS.includes(name)) removed.add(`<${name}>`);
+  const formControl = name === 'input' && attribs.type?.toLowerCase() !== 'checkbox';
+  if (!ALLOWED_TAGS.includes(name) || formControl) removed.add(`<${name}>`);
   for (const [attribute, value] of Object.entries(attribs)) {
     const lower = attribute.toLowerCase();
     if (lower.startsWith('on')) removed.add(`${lower}=`);
