@@ -260,6 +260,17 @@ describe('the allowlist on a real parser', () => {
     );
   });
 
+  it('keeps a link whose title holds ">" whole, in both parts of the email', async () => {
+    const { outputs } = await everyOutput(
+      'Ein <a title="a>b" href="https://kurier.example/ziel/">Link</a> im Text.',
+    );
+    expect(outputs['email.html']).toMatch(
+      /<a title="a&gt;b" href="https:\/\/kurier\.example\/ziel\/"[^>]*>Link<\/a> im Text\./,
+    );
+    expect(outputs['email.txt']).toContain('Ein Link [1] im Text.');
+    expect(outputs['email.txt']).toContain('[1] https://kurier.example/ziel/');
+  });
+
   it('fits a wide image to the email column even with ">" in its alt', async () => {
     const body = '<p><img alt="a>b" src="https://kurier.example/x.png" width="1104" height="200"></p>';
     const { outputs } = await everyOutput(body);
