@@ -182,8 +182,11 @@ export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {})
     disallowedTagsMode: 'discard',
     nonTextTags: DROPPED_WITH_CONTENT,
     parseStyleAttributes: false,
-    // A checkbox is the only form control an article has (GFM task lists); anything else is a form.
-    exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type?.toLowerCase() !== 'checkbox',
+    // A checkbox is the only form control an article has (GFM task lists); anything else is a form. An image
+    // whose source the allowlist removed would be an empty box as wide as its width attribute.
+    exclusiveFilter: (frame) =>
+      (frame.tag === 'input' && frame.attribs.type?.toLowerCase() !== 'checkbox') ||
+      (frame.tag === 'img' && frame.attribs.src === undefined),
     ...(image === undefined
       ? {}
       : {
