@@ -3,6 +3,7 @@
 // balance, so raw HTML in an article cannot break the email's own layout around it.
 
 import { KurierError } from '../error.ts';
+import { findHtmlProblems } from '../render/html-tree.ts';
 import { sanitizeArticleHtml } from '../render/sanitize.ts';
 
 /** The 600 px email minus 2 × 24 px padding. */
@@ -17,16 +18,15 @@ export interface EmailArticleHtml {
 /**
  * Outlook for Windows sizes images by their width attribute and ignores max-width, so a known width larger
  * than the column is scaled down in the attributes (height in proportion). Every image gets an alt (WCAG 1.1.1).
- * Throws EMAIL_INVALID when the parser had to repair the structure (an element left open, a comment that never
- * ends): the email would show something else than the author meant.
+ * Throws EMAIL_INVALID when the parser would have to repair the structure (an element left open, an end tag
+ * that closes nothing, a comment that never ends): the email would show something else than the author meant.
  */
 export function planEmailArticleHtml(
   html: string,
   file: string,
   contentWidth: number = CONTENT_WIDTH,
 ): EmailArticleHtml {
-  const sanitized = sanitizeArticleHtml(html, { image: (attributes) => fitImage(attributes, contentWidth) });
-  const problem = sanitized.problems[0];
+  const problem = findHtmlProblems(html)[0];
   if (problem !== undefined) {
     throw new KurierError(
       'EMAIL_INVALID',
@@ -34,6 +34,7 @@ export function planEmailArticleHtml(
       { file },
     );
   }
+  const sanitized = sanitizeArticleHtml(html, { image: (attributes) => fitImage(attributes, contentWidth) });
   return { html: sanitized.html, leftOut: sanitized.removed };
 }
 

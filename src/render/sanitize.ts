@@ -2,7 +2,6 @@
 // sanitize-html on htmlparser2, a real HTML parser (the one file that imports sanitize-html).
 
 import sanitize from 'sanitize-html';
-import { decodeHtmlEntities } from '../content/markdown.ts';
 
 /** URL schemes a link or image may use in the email and the feeds; relative URLs stay as they are. */
 const ALLOWED_SCHEMES: readonly string[] = ['http', 'https', 'mailto'];
@@ -104,39 +103,6 @@ const DROPPED_WITH_CONTENT = [
   'math',
 ];
 
-const VOID = new Set([
-  'area',
-  'base',
-  'br',
-  'col',
-  'embed',
-  'hr',
-  'img',
-  'input',
-  'link',
-  'meta',
-  'source',
-  'track',
-  'wbr',
-]);
-// End tags HTML lets authors omit; the parser closes them implicitly.
-const OPTIONAL_END = new Set([
-  'p',
-  'li',
-  'dt',
-  'dd',
-  'tr',
-  'td',
-  'th',
-  'thead',
-  'tbody',
-  'tfoot',
-  'caption',
-  'colgroup',
-  'option',
-  'rt',
-  'rp',
-]);
 const URL_ATTRIBUTES = new Set([
   'href',
   'src',
@@ -158,8 +124,6 @@ export interface SanitizedHtml {
   readonly html: string;
   /** What the allowlist removed, for a warning: ["<iframe>", "<script>", "javascript: URL", "onerror="]. */
   readonly removed: readonly string[];
-  /** Structure the parser had to repair, as in "leaves <div> open"; empty for well-formed HTML. */
-  readonly problems: readonly string[];
 }
 
 /**
@@ -168,9 +132,7 @@ export interface SanitizedHtml {
  */
 export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {}): SanitizedHtml {
   const removed = new Set<string>();
-  const problems: string[] = [];
-  let pendingImplied: string | undefined;
-  // Inside an element dropped with its content (an <svg> with its own XML rules) structure does not matter.
+  // Inside an element dropped with its content nothing is removed on its own: the warning names the element.
   let dropped = 0;
   const image = options.image;
   const output = sanitize(html, {
@@ -198,38 +160,23 @@ export function sanitizeArticleHtml(html: string, options: SanitizeOptions = {})
           },
         }),
     onOpenTag: (name, attribs) => {
-      const droppedWithContent = DROPPED_WITH_CONTENT.includes(name);
-      if (dropped > 0) {
-        if (droppedWithContent) dropped += 1;
-        return;
-      }
-      noteRemoved(name, attribs, removed);
-      if (droppedWithContent) dropped += 1;
-      else if (name === 'mjml' || name.startsWith('mj-')) problems.push(`contains the MJML tag <${name}>`);
+      if (dropped === 0) noteRemoved(name, attribs, removed);
+      if (DROPPED_WITH_CONTENT.includes(name)) dropped += 1;
     },
-    onCloseTag: (name, isImplied) => {
+    onCloseTag: (name) => {
       if (DROPPED_WITH_CONTENT.includes(name)) dropped -= 1;
-      else if (dropped === 0 && !VOID.has(name)) {
-        if (pendingImplied !== undefined && !isImplied) {
-          problems.push(`closes </${name}> while <${pendingImplied}> is still open`);
-          pendingImplied = undefined;
-        }
-        if (isImplied && !OPTIONAL_END.has(name) && pendingImplied === undefined) pendingImplied = name;
-      }
     },
   });
-  if (pendingImplied !== undefined) problems.push(`leaves <${pendingImplied}> open`);
-  if (hasUnendedComment(html)) problems.push('has a comment that never ends (<!-- without -->)');
-  return { html: output, removed: [...removed].sort(), problems };
+  return { html: output, removed: [...removed].sort() };
 }
 
-/** Whether a URL may appear in the email or a feed: one of ALLOWED_SCHEMES, or relative. */
+/**
+ * Whether a URL may appear in the email or a feed: one of ALLOWED_SCHEMES, or relative. `url` is an attribute
+ * value as the parser read it, character references already decoded.
+ */
 export function isAllowedUrl(url: string): boolean {
-  // Browsers skip control characters and whitespace inside a scheme ("java\tscript:"), so the check does too.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-  const compact = decodeHtmlEntities(url).replace(/[\u0000-\u0020\u007f-\u009f\s]/gu, '');
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(compact)?.[1];
-  return scheme === undefined || ALLOWED_SCHEMES.includes(scheme.toLowerCase());
+  const scheme = urlScheme(url);
+  return scheme === undefined || ALLOWED_SCHEMES.includes(scheme);
 }
 
 function noteRemoved(name: string, attribs: Readonly<Record<string, string>>, removed: Set<string>): void {
@@ -249,13 +196,9 @@ function safeAttributes(attribs: Readonly<Record<string, string>>): Record<strin
   );
 }
 
-function urlScheme(url: string): string {
+/** The scheme in lower case, read as a browser does: control characters and whitespace inside it are skipped. */
+function urlScheme(url: string): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   const compact = url.replace(/[\u0000-\u0020\u007f-\u009f\s]/gu, '');
-  return /^([a-z][a-z0-9+.-]*):/i.exec(compact)?.[1]?.toLowerCase() ?? 'unsafe';
-}
-
-function hasUnendedComment(html: string): boolean {
-  const start = html.lastIndexOf('<!--');
-  return start !== -1 && !html.includes('-->', start + 4);
+  return /^([a-z][a-z0-9+.-]*):/i.exec(compact)?.[1]?.toLowerCase();
 }
