@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompiledEmail } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import type { EmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';

@@ -217,7 +217,6 @@ export function parseArticle(source: string, file: string, site: Site): Article 
     url,
     path,
     html: renderMarkdown(split.body, url),
-    markdown: split.body,
     sourcePath: file,
     ...(warnings.length === 0 ? {} : { warnings }),
     sourceLines: {
