@@ -197,6 +197,25 @@ describe('writeOut', () => {
     );
   });
 
+  it('takes over the files of a folder an earlier version built (its index carries the generator mark), and nothing else', async () => {
+    const { out, manifestFile, options } = await place();
+    const marked = (files: OutputFile[]) =>
+      files.map((file) =>
+        file.path === 'index.html'
+          ? { ...file, content: `<meta name="generator" content="Kurier">${String(file.content)}` }
+          : file,
+      );
+    writeOut(out, marked(FIRST), options);
+    await rm(manifestFile);
+    await writeFile(path.join(out, 'a', 'notiz.txt'), 'meins');
+    const changed = marked(FIRST).map((file) => ({ ...file, content: `${String(file.content)} v2` }));
+    const error = errorOf(() => writeOut(out, changed, options));
+    expect(error.message).toMatch(/^out\/ holds a file Kurier did not write \(out\/a\/notiz\.txt\)/);
+    await rm(path.join(out, 'a', 'notiz.txt'));
+    expect(writeOut(out, changed, options).filter((file) => file.changed)).toHaveLength(4);
+    await expect(readFile(path.join(out, 'feed.xml'), 'utf8')).resolves.toBe('<feed>alt a</feed> v2');
+  });
+
   it('refuses a file added to a folder it built before', async () => {
     const { out, options } = await place();
     writeOut(out, FIRST, options);

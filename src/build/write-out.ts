@@ -98,6 +98,18 @@ function listOut(disk: Disk, dir: string): Listing {
   return { exists: true, entries, folders };
 }
 
+/** The generator mark every index page of Kurier carries (templates/index.hbs). */
+const GENERATOR_MARK = '<meta name="generator" content="Kurier">';
+
+function isKurierIndex(disk: Disk, existing: Listing, file: string): boolean {
+  if (existing.entries.get('index.html')?.isFile() !== true) return false;
+  try {
+    return disk.readFileSync(file, 'utf8').includes(GENERATOR_MARK);
+  } catch {
+    return false;
+  }
+}
+
 function readManifest(disk: Disk, file: string): Set<string> | undefined {
   let text: string;
   try {
@@ -236,11 +248,16 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const litter = [...existing.entries.keys()].filter((name) => LITTER.test(path.posix.basename(name)));
   // A file that already holds exactly what the build makes loses nothing when it is kept as the build's: so
   // a fresh clone of a repository with a committed docs/ builds without its list of written files.
+  const produced = new Set(files.map((file) => file.path));
+  // Without a list, a folder whose index page Kurier generated was built by an earlier version (before the
+  // list existed): its files at paths this build makes are the build's, even where the pages changed since.
+  const adopted = previous === undefined && isKurierIndex(disk, existing, target('index.html'));
   const foreign = [...existing.entries]
     .filter(
       ([name, dirent]) =>
         !litter.includes(name) &&
-        (!dirent.isFile() || (previous?.has(name) !== true && !identical.has(name))),
+        (!dirent.isFile() ||
+          (previous?.has(name) !== true && !identical.has(name) && !(adopted && produced.has(name)))),
     )
     .map(([name]) => name)
     .sort();
@@ -260,7 +277,6 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   }
 
   for (const file of files) checkPath(outDir, outName, file.path);
-  const produced = new Set(files.map((file) => file.path));
   const folderClash = files.find((file) => existing.folders.has(file.path));
   if (folderClash !== undefined) {
     throw new KurierError(
