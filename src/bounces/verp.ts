@@ -10,6 +10,12 @@ export interface VerpKey {
   readonly secret: string;
 }
 
+/**
+ * What the address is for, signed with the rest: a token from a return path (which the reader's provider
+ * sees) cannot be replayed as an unsubscribe token, nor the other way round.
+ */
+export type VerpPurpose = 'bounce' | 'unsubscribe';
+
 export interface VerpRef {
   readonly sendId: number;
   /** The subscriber id, or the recipient's index in the send. */
@@ -88,9 +94,9 @@ function readVarint(bytes: Uint8Array, start: number): [value: number, next: num
   return undefined;
 }
 
-function mac(key: VerpKey, payload: Uint8Array): Buffer {
+function mac(key: VerpKey, purpose: VerpPurpose, payload: Uint8Array): Buffer {
   return createHmac('sha256', key.secret)
-    .update(DOMAIN_SEPARATION)
+    .update(`${DOMAIN_SEPARATION}${purpose}\0`)
     .update(Uint8Array.of(key.id))
     .update(payload)
     .digest()
@@ -104,7 +110,7 @@ function checkId(name: string, value: number, max: number): void {
 }
 
 /** The token alone (key id, send, reader, truncated HMAC), lowercase base32. */
-export function planVerpToken(key: VerpKey, sendId: number, reader: number): string {
+export function planVerpToken(key: VerpKey, purpose: VerpPurpose, sendId: number, reader: number): string {
   checkId('key id', key.id, 31);
   checkId('send id', sendId, Number.MAX_SAFE_INTEGER);
   checkId('reader', reader, Number.MAX_SAFE_INTEGER);
@@ -112,25 +118,30 @@ export function planVerpToken(key: VerpKey, sendId: number, reader: number): str
   writeVarint(sendId, payload);
   writeVarint(reader, payload);
   const bytes = Uint8Array.from(payload);
-  return ALPHABET[key.id] + encodeBase32(Buffer.concat([bytes, mac(key, bytes)]));
+  return ALPHABET[key.id] + encodeBase32(Buffer.concat([bytes, mac(key, purpose, bytes)]));
 }
 
 /** `bounces@example.org` → `bounces+<token>@example.org`, signed with the first key of the ring. */
 export function planVerpAddress(
-  bounceAddress: string,
+  address: string,
+  purpose: VerpPurpose,
   keys: readonly VerpKey[],
   sendId: number,
   reader: number,
-) {
+): string {
   const key = keys[0];
   if (key === undefined) throw new RangeError('VERP needs at least one key');
-  const at = bounceAddress.lastIndexOf('@');
-  if (at <= 0) throw new RangeError(`not an address: ${bounceAddress}`);
-  return `${bounceAddress.slice(0, at)}+${planVerpToken(key, sendId, reader)}${bounceAddress.slice(at)}`;
+  const at = address.lastIndexOf('@');
+  if (at <= 0) throw new RangeError(`not an address: ${address}`);
+  return `${address.slice(0, at)}+${planVerpToken(key, purpose, sendId, reader)}${address.slice(at)}`;
 }
 
 /** The reference a token carries when one key of the ring signed it; a forged or altered token gives undefined. */
-export function parseVerpToken(token: string, keys: readonly VerpKey[]): VerpRef | undefined {
+export function parseVerpToken(
+  token: string,
+  purpose: VerpPurpose,
+  keys: readonly VerpKey[],
+): VerpRef | undefined {
   const lower = token.toLowerCase();
   const keyId = ALPHABET.indexOf(lower.charAt(0));
   const key = keys.find((candidate) => candidate.id === keyId);
@@ -141,7 +152,7 @@ export function parseVerpToken(token: string, keys: readonly VerpKey[]): VerpRef
   const sendId = readVarint(payload, 0);
   const reader = sendId && readVarint(payload, sendId[1]);
   if (sendId === undefined || reader === undefined || reader[1] !== payload.length) return undefined;
-  const expected = mac(key, payload);
+  const expected = mac(key, purpose, payload);
   if (!timingSafeEqual(expected, bytes.subarray(bytes.length - MAC_BYTES))) return undefined;
   return { sendId: sendId[0], reader: reader[0], keyId };
 }
@@ -160,17 +171,18 @@ function escapeRegExp(text: string): string {
  */
 export function findVerpToken(
   text: string,
-  bounceAddress: string,
+  address: string,
+  purpose: VerpPurpose,
   keys: readonly VerpKey[],
 ): VerpMatch | undefined {
-  const at = bounceAddress.lastIndexOf('@');
-  const local = escapeRegExp(bounceAddress.slice(0, at));
-  const domain = escapeRegExp(bounceAddress.slice(at + 1));
+  const at = address.lastIndexOf('@');
+  const local = escapeRegExp(address.slice(0, at));
+  const domain = escapeRegExp(address.slice(at + 1));
   const pattern = new RegExp(`(?<![\\w.+-])${local}\\+([a-z0-9]{2,60})@${domain}(?![\\w-])`, 'gi');
   let invalid: VerpMatch | undefined;
   for (const match of text.matchAll(pattern)) {
     const token = (match[1] as string).toLowerCase();
-    const ref = parseVerpToken(token, keys);
+    const ref = parseVerpToken(token, purpose, keys);
     if (ref !== undefined) return { status: 'valid', token, ref };
     invalid ??= { status: 'invalid', token };
   }

@@ -1,0 +1,92 @@
+// Raw RFC 5322 bytes → a plain MailMessage (headers, readable text, attached parts): the one file that imports
+// mailparser, so the classifier works on our own type and an upgrade of the parser is read here only.
+
+import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
+
+export type { ParsedMail };
+
+export interface MailHeader {
+  /** Lowercased field name. */
+  readonly name: string;
+  /** Unfolded value, still encoded as on the wire for fields mailparser does not decode. */
+  readonly value: string;
+}
+
+export interface MailPart {
+  /** Lowercased MIME type without parameters, e.g. `message/rfc822`, `message/feedback-report`. */
+  readonly type: string;
+  readonly text: string;
+}
+
+export interface MailMessage {
+  readonly headers: readonly MailHeader[];
+  readonly subject: string;
+  readonly messageId: string | undefined;
+  /** Lowercased addresses of From, To, Cc. */
+  readonly from: readonly string[];
+  readonly to: readonly string[];
+  /** Lowercased top-level MIME type and its report-type parameter (RFC 6522), when any. */
+  readonly contentType: string;
+  readonly reportType: string | undefined;
+  /**
+   * The readable text: the text/plain parts (mailparser also puts message/delivery-status here), or the
+   * HTML's text, or, when the MIME structure is too broken to parse, the raw body.
+   */
+  readonly text: string;
+  /** Attached parts that are not images or binaries: the returned message, its headers, the feedback report. */
+  readonly parts: readonly MailPart[];
+}
+
+function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
+  const objects = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  const walk = (entries: AddressObject['value']) => {
+    for (const entry of entries) {
+      if (entry.address) out.push(entry.address.toLowerCase());
+      if (entry.group) walk(entry.group);
+    }
+  };
+  for (const object of objects) walk(object.value);
+  return out;
+}
+
+const TEXT_PART = /^(?:text\/|message\/)/;
+
+function rawBody(raw: Buffer): string {
+  const text = raw.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  return end === -1 ? '' : text.slice(end).trim();
+}
+
+/** Never throws on malformed mail: bounces are often malformed, and each one still has to be decided. */
+export async function parseMail(raw: Buffer): Promise<MailMessage> {
+  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true });
+  const contentType = parsed.headers.get('content-type') as {
+    value?: string;
+    params?: Record<string, string>;
+  };
+  const parts = parsed.attachments
+    .filter((attachment) => TEXT_PART.test(attachment.contentType.toLowerCase()))
+    .map((attachment) => ({
+      type: attachment.contentType.toLowerCase().split(/[;\s]/)[0] as string,
+      text: attachment.content.toString('utf8'),
+    }));
+  const text = parsed.text?.trim() ?? '';
+  return {
+    headers: parsed.headerLines.map((line) => ({
+      name: line.key,
+      value: line.line
+        .slice(line.line.indexOf(':') + 1)
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .trim(),
+    })),
+    subject: parsed.subject ?? '',
+    messageId: parsed.messageId,
+    from: addresses(parsed.from),
+    to: [...addresses(parsed.to), ...addresses(parsed.cc)],
+    contentType: (contentType?.value ?? 'text/plain').toLowerCase(),
+    reportType: contentType?.params?.['report-type']?.toLowerCase(),
+    text: text !== '' || parts.length > 0 ? text : rawBody(raw),
+    parts,
+  };
+}
