@@ -35,6 +35,11 @@ export interface MailMessage {
   readonly text: string;
   /** Attached parts that are not images or binaries: the returned message, its headers, the feedback report. */
   readonly parts: readonly MailPart[];
+  /**
+   * The message as received (latin1, so any byte survives): mailparser renders an inline message/rfc822 as
+   * text with a few of its headers, and a token or a feedback-loop header may sit in one it drops.
+   */
+  readonly raw: string;
 }
 
 function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
@@ -71,7 +76,12 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
       type: attachment.contentType.toLowerCase().split(/[;\s]/)[0] as string,
       text: attachment.content.toString('utf8'),
     }));
-  const text = parsed.text?.trim() ?? '';
+  // Reports sent as text attachments (McAfee's deliveryproblems.txt) or behind a broken MIME header are
+  // still the report: they join the readable text.
+  const text = [parsed.text, ...parts.filter((part) => part.type === 'text/plain').map((part) => part.text)]
+    .filter((chunk) => chunk !== undefined && chunk.trim() !== '')
+    .join('\n\n')
+    .trim();
   return {
     headers: parsed.headerLines.map((line) => ({
       name: line.key,
@@ -88,5 +98,6 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
     reportType: contentType?.params?.['report-type']?.toLowerCase(),
     text: text !== '' || parts.length > 0 ? text : rawBody(raw),
     parts,
+    raw: raw.toString('latin1'),
   };
 }
