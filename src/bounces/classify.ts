@@ -63,8 +63,8 @@ export type Decision =
       readonly address: string | undefined;
       readonly verp: VerpMatch | undefined;
     }
-  | { readonly kind: 'auto-reply'; readonly why: string }
-  | { readonly kind: 'not-bounce'; readonly why: string }
+  | ({ readonly kind: 'auto-reply'; readonly why: string } & Origin)
+  | ({ readonly kind: 'not-bounce'; readonly why: string } & Origin)
   | ({ readonly kind: 'unknown'; readonly why: string } & Origin);
 
 /** The one word a manifest or a log line names a decision by: a bounce is named by its worst recipient. */
@@ -143,9 +143,18 @@ function originalField(original: string, name: string): string | undefined {
   return pattern.exec(original)?.[1]?.replace(/\s+/g, ' ').trim();
 }
 
-function originalMessageId(original: string): string | undefined {
-  const value = originalField(original, 'Message-I[Dd]');
-  return value === undefined ? undefined : /<[^<>\s]+>/.exec(value)?.[0];
+/**
+ * The Message-ID of the returned original: from its attached copy, else the first Message-ID field in the
+ * raw message other than the report's own (mailparser shows an inline message/rfc822 without it).
+ */
+function originalMessageId(message: MailMessage, original: string): string | undefined {
+  const own = message.messageId;
+  for (const text of [original, message.raw, message.text]) {
+    for (const match of text.matchAll(/^Message-I[Dd]:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)/gim)) {
+      if (match[1] !== own) return match[1];
+    }
+  }
+  return undefined;
 }
 
 function compact(text: string): string {
@@ -315,8 +324,9 @@ function sesOf(message: MailMessage, origin: Origin): Decision | undefined {
   const notification = parseSesNotification(message.text);
   if (notification === undefined) return undefined;
   const originalMessageId = notification.mail?.commonHeaders?.messageId ?? origin.originalMessageId;
-  if (notification.notificationType === 'Delivery')
-    return { kind: 'not-bounce', why: 'SES delivery notification' };
+  if (notification.notificationType === 'Delivery') {
+    return { kind: 'not-bounce', why: 'SES delivery notification', ...origin, originalMessageId };
+  }
   if (notification.notificationType === 'Complaint') {
     return {
       kind: 'complaint',
@@ -373,7 +383,7 @@ export function classifyMessage(message: MailMessage, settings: ClassifySettings
       : findVerpToken(text, settings.bounceAddress, 'bounce', settings.keys ?? []);
   const original = originalOf(message, '');
   const origin: Origin = {
-    originalMessageId: originalMessageId(original === '' ? splitReport(message.text).original : original),
+    originalMessageId: originalMessageId(message, original),
     verp,
   };
   // A token that does not verify was made by someone else: acting on it would let anyone suppress anyone.
@@ -382,14 +392,15 @@ export function classifyMessage(message: MailMessage, settings: ClassifySettings
   const report = complaintOf(message, origin, text) ?? sesOf(message, origin);
   if (report !== undefined) {
     if (report.kind === 'complaint' && report.feedbackType === 'not-spam') {
-      return { kind: 'not-bounce', why: 'feedback report of type not-spam' };
+      return { kind: 'not-bounce', why: 'feedback report of type not-spam', ...origin };
     }
     if (report.kind === 'not-bounce' || !forged) return report;
     return { kind: 'unknown', why: `${report.kind} with a forged VERP token`, ...origin };
   }
 
   const status = deliveryStatusOf(message);
-  if (status === 'delivered') return { kind: 'not-bounce', why: 'delivery report: delivered or relayed' };
+  if (status === 'delivered')
+    return { kind: 'not-bounce', why: 'delivery report: delivered or relayed', ...origin };
   if (status !== undefined && status.length > 0) {
     return forged
       ? { kind: 'unknown', why: 'bounce with a forged VERP token', ...origin }
@@ -397,13 +408,14 @@ export function classifyMessage(message: MailMessage, settings: ClassifySettings
   }
 
   const autoHeader = autoReplyHeader(message);
-  if (autoHeader !== undefined && !fromMailSystem(message)) return { kind: 'auto-reply', why: autoHeader };
+  if (autoHeader !== undefined && !fromMailSystem(message))
+    return { kind: 'auto-reply', why: autoHeader, ...origin };
 
   const unsubscribe = unsubscribeOf(message, settings, text);
   if (unsubscribe !== undefined) return unsubscribe;
 
   if (autoReplySubject(message.subject) && !fromMailSystem(message)) {
-    return { kind: 'auto-reply', why: `subject "${message.subject}"` };
+    return { kind: 'auto-reply', why: `subject "${message.subject}"`, ...origin };
   }
 
   if (looksLikeBounce(message)) {
@@ -413,6 +425,6 @@ export function classifyMessage(message: MailMessage, settings: ClassifySettings
     if (forged) return { kind: 'unknown', why: 'bounce with a forged VERP token', ...origin };
     return { kind: 'bounce', recipients, ...origin };
   }
-  if (autoHeader !== undefined) return { kind: 'auto-reply', why: autoHeader };
-  return { kind: 'not-bounce', why: 'neither a report nor an automatic reply' };
+  if (autoHeader !== undefined) return { kind: 'auto-reply', why: autoHeader, ...origin };
+  return { kind: 'not-bounce', why: 'neither a report nor an automatic reply', ...origin };
 }

@@ -37,19 +37,33 @@ export type Reason =
 export type Severity = 'hard' | 'soft' | 'refused';
 
 const DEAD: ReadonlySet<Reason> = new Set(['userunknown', 'hostunknown', 'hasmoved', 'notaccept']);
-const UNABLE: ReadonlySet<Reason> = new Set(['mailboxfull', 'exceedlimit', 'suspend', 'expired']);
 const AMBIGUOUS: ReadonlySet<Reason> = new Set(['filtered', 'onhold', 'undefined']);
+/** Refusals of the sender or the message: they say nothing about the reader, however often they recur. */
+const SENDER: ReadonlySet<Reason> = new Set([
+  'blocked',
+  'rejected',
+  'policyviolation',
+  'spamdetected',
+  'securityerror',
+  'norelaying',
+  'contenterror',
+  'mesgtoobig',
+  'virusdetected',
+]);
 
 /**
- * A refusal of the sender stays one even when temporary (it says nothing about the reader); otherwise a delay
- * is never final, and ambiguous reasons fall back on the status class (RFC 3463 §3.1: 4 transient, 5 permanent).
+ * A refusal of the sender stays one even when temporary. Otherwise a delay (or a 4.x.x code, RFC 3463 §3.1)
+ * is soft; a final failure is hard when the address is dead or the reason ambiguous, soft when the mailbox
+ * is only unable (full, suspended), and a failure of the mail systems on the way (network, loops, their
+ * own errors) is no fault of the reader's. A null MX (RFC 7505) is final whatever code the report gives.
  */
 export function planSeverity(reason: Reason, status: string | undefined, delayed: boolean): Severity {
-  if (!DEAD.has(reason) && !UNABLE.has(reason) && !AMBIGUOUS.has(reason)) return 'refused';
-  // A null MX (RFC 7505) is final whatever code the report gives it.
+  if (SENDER.has(reason)) return 'refused';
   if (reason === 'notaccept') return 'hard';
   if (delayed || status?.startsWith('4')) return 'soft';
-  return DEAD.has(reason) || AMBIGUOUS.has(reason) ? 'hard' : 'soft';
+  if (DEAD.has(reason) || AMBIGUOUS.has(reason)) return 'hard';
+  if (['mailboxfull', 'exceedlimit', 'suspend', 'expired'].includes(reason)) return 'soft';
+  return 'refused';
 }
 
 /**
