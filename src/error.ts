@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
+  | 'IMAP_FAILED'
   | 'USAGE';
 
 export interface ErrorPlace {

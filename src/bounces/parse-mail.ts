@@ -3,7 +3,12 @@
 
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 
-export type { ParsedMail };
+export type { AddressObject, ParsedMail };
+
+/** mailparser's full reading of a message, for the tests that check what a mail client would see. */
+export function parseMime(raw: Buffer | string): Promise<ParsedMail> {
+  return simpleParser(raw);
+}
 
 export interface MailHeader {
   /** Lowercased field name. */
