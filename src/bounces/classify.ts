@@ -176,7 +176,7 @@ function toRecipient(
     if (reply !== undefined && reply >= 400) status = `${Math.floor(reply / 100)}.0.0`;
   }
   const transient = status?.startsWith('4') ?? false;
-  let reason = planReason(status, diagnostic);
+  let reason = planReason(status, diagnostic, address);
   // Failed with a transient code: the MTA retried until it gave up (RFC 3464 §2.3.3), the message expired.
   if (action === 'failed' && transient && ['networkerror', 'onhold', 'undefined'].includes(reason))
     reason = 'expired';

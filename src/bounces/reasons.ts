@@ -37,32 +37,21 @@ export type Reason =
 export type Severity = 'hard' | 'soft' | 'refused';
 
 const DEAD: ReadonlySet<Reason> = new Set(['userunknown', 'hostunknown', 'hasmoved', 'notaccept']);
+const UNABLE: ReadonlySet<Reason> = new Set(['mailboxfull', 'exceedlimit', 'suspend', 'expired']);
 const AMBIGUOUS: ReadonlySet<Reason> = new Set(['filtered', 'onhold', 'undefined']);
-/** Refusals of the sender or the message: they say nothing about the reader, however often they recur. */
-const SENDER: ReadonlySet<Reason> = new Set([
-  'blocked',
-  'rejected',
-  'policyviolation',
-  'spamdetected',
-  'securityerror',
-  'norelaying',
-  'contenterror',
-  'mesgtoobig',
-  'virusdetected',
-]);
 
 /**
- * A refusal of the sender stays one even when temporary. Otherwise a delay (or a 4.x.x code, RFC 3463 §3.1)
- * is soft; a final failure is hard when the address is dead or the reason ambiguous, soft when the mailbox
- * is only unable (full, suspended), and a failure of the mail systems on the way (network, loops, their
- * own errors) is no fault of the reader's. A null MX (RFC 7505) is final whatever code the report gives.
+ * Dead addresses are hard when final, soft while the report still says "delayed" or 4.x.x (RFC 3463 §3.1);
+ * a null MX (RFC 7505) is final whatever code the report gives it. A mailbox that is only unable (full,
+ * suspended, its messages expired) is soft. Ambiguous reasons go by the status class. Everything else is a
+ * refusal of the sender or the message, or a failure of the mail systems on the way: it says nothing about
+ * the reader however often it recurs, so it never counts against them.
  */
 export function planSeverity(reason: Reason, status: string | undefined, delayed: boolean): Severity {
-  if (SENDER.has(reason)) return 'refused';
+  const transient = delayed || (status?.startsWith('4') ?? false);
   if (reason === 'notaccept') return 'hard';
-  if (delayed || status?.startsWith('4')) return 'soft';
-  if (DEAD.has(reason) || AMBIGUOUS.has(reason)) return 'hard';
-  if (['mailboxfull', 'exceedlimit', 'suspend', 'expired'].includes(reason)) return 'soft';
+  if (DEAD.has(reason) || AMBIGUOUS.has(reason)) return transient ? 'soft' : 'hard';
+  if (UNABLE.has(reason)) return 'soft';
   return 'refused';
 }
 
@@ -235,23 +224,51 @@ export function parseReasonFromStatus(status: string | undefined): Reason | unde
 }
 
 /**
+ * The SMTP command a refusal answered (Postfix: "in reply to MAIL FROM command"; Exim: "after RCPT TO"):
+ * refused at the greeting or EHLO, the sending host was; at MAIL FROM, the sender address was. Both are
+ * the sender's problem, whatever the reader's address.
+ */
+function reasonFromCommand(diagnostic: string): Reason | undefined {
+  if (
+    /\b(?:after (?:initial connection|connect|EHLO|HELO)|in reply to (?:EHLO|HELO|the initial greeting))\b/i.test(
+      diagnostic,
+    )
+  ) {
+    return 'blocked';
+  }
+  if (/\b(?:after MAIL FROM|in reply to MAIL FROM)\b/i.test(diagnostic)) return 'rejected';
+  return undefined;
+}
+
+/** Google Groups answers posts by non-members with a bounce in the poster's language (Sisimai's GoogleGroups). */
+function reasonFromHost(address: string | undefined): Reason | undefined {
+  return address?.endsWith('@googlegroups.com') ? 'rejected' : undefined;
+}
+
+/**
  * The status code says more than the wording when it names a mailbox problem (5.1.1, 5.2.2); the wording
  * says more when the code is generic (5.0.0, 5.7.1 covers everything from spam to a blocked IP).
  */
-export function planReason(status: string | undefined, diagnostic: string): Reason {
+export function planReason(status: string | undefined, diagnostic: string, address?: string): Reason {
   const byStatus = parseReasonFromStatus(status);
   const byText = parseReasonFromText(diagnostic);
   if (byStatus !== undefined && /^\d\.(?:1\.[12346]|1\.10|2\.2|2\.3)$/.test(status ?? '')) return byStatus;
-  return byText ?? byStatus ?? (status?.startsWith('4') ? 'onhold' : 'undefined');
+  return (
+    byText ??
+    reasonFromCommand(diagnostic) ??
+    reasonFromHost(address) ??
+    byStatus ??
+    (status?.startsWith('4') ? 'onhold' : 'undefined')
+  );
 }
 
-/** `5.1.1` from a diagnostic such as `550-5.1.1 The email account…`; IP addresses and versions are not taken. */
+/** `5.1.1` from a diagnostic such as `550-5.1.1 The email account…`; IP addresses, versions and 2.x.x successes are not taken. */
 export function parseStatusCode(text: string): string | undefined {
-  return /(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)/.exec(text)?.[1];
+  return /(?<![\d.])([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)/.exec(text)?.[1];
 }
 
 /** The SMTP reply code (`550`) in a diagnostic, when there is one. */
 export function parseReplyCode(text: string): number | undefined {
-  const match = /(?<![\d.#:-])([245][0-5]\d)(?:[ -]|$)(?![\d.])/m.exec(text);
+  const match = /(?<![\d.#:-])([45][0-5]\d)(?:[ -]|$)(?![\d.])/m.exec(text);
   return match ? Number(match[1]) : undefined;
 }

@@ -65,7 +65,7 @@ export function findFailedRecipients(report: string, exclude: ReadonlySet<string
 export function segmentFor(report: string, address: string, all: readonly string[]): string {
   const lower = report.toLowerCase();
   const start = lower.indexOf(address);
-  if (start === -1 || all.length <= 1) return report;
+  if (start === -1) return report;
   let end = report.length;
   for (const other of all) {
     if (other === address) continue;
