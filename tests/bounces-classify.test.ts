@@ -57,6 +57,20 @@ describe('the bounce fixtures', () => {
   });
 });
 
+describe('parseMail', () => {
+  it('keeps a message mailparser refuses (too many MIME parts), so it can still be decided and listed', async () => {
+    const parts = Array.from({ length: 3000 }, (_, index) => {
+      return `--b${index}\r\nContent-Type: multipart/mixed; boundary=b${index + 1}\r\n\r\n`;
+    });
+    const raw = Buffer.from(
+      `Subject: many parts\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n${parts.join('')}`,
+    );
+    const message = await parseMail(raw);
+    expect(message.text).toContain('--b2999');
+    expect(classifyMessage(message, manifest.settings).kind).toBe('not-bounce');
+  });
+});
+
 describe('parseFieldBlocks', () => {
   it('splits per-recipient blocks, folds continuations, and starts a block at a repeated recipient', () => {
     const blocks = parseFieldBlocks(

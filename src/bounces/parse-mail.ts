@@ -68,9 +68,30 @@ function rawBody(raw: Buffer): string {
   return end === -1 ? '' : text.slice(end).trim();
 }
 
+/** What is left when mailparser gives up: the raw body as text, so the message can still be decided or listed. */
+function unparsed(raw: Buffer): MailMessage {
+  return {
+    headers: [],
+    subject: '',
+    messageId: undefined,
+    from: [],
+    to: [],
+    contentType: 'text/plain',
+    reportType: undefined,
+    text: rawBody(raw),
+    parts: [],
+    raw: raw.toString('latin1'),
+  };
+}
+
 /** Never throws on malformed mail: bounces are often malformed, and each one still has to be decided. */
 export async function parseMail(raw: Buffer): Promise<MailMessage> {
-  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true });
+  let parsed: ParsedMail;
+  try {
+    parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true });
+  } catch {
+    return unparsed(raw);
+  }
   const contentType = parsed.headers.get('content-type') as {
     value?: string;
     params?: Record<string, string>;
