@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FOLDERS, openImapMailbox, parseBounceImapUrl } from '../src/bounces/imap.ts';
 import { type BounceRunReport, runBounces } from '../src/bounces/service.ts';
+import { createBouncesCommand } from '../src/commands/bounces.ts';
+import type { CommandContext } from '../src/commands/command.ts';
 import { readBounceFixture, readBounceManifest } from './support/bounce-fixtures.ts';
 import { dovecotAvailable, startDovecot, TestImapClient, type TestImapServer } from './support/dovecot.ts';
 import { createTestLedger } from './support/test-ledger.ts';
@@ -120,6 +122,40 @@ describe.skipIf(!dovecotAvailable)('bounces over IMAP (Dovecot)', () => {
       expect(ledger.status.get('verp:7:2')).toBe(copy < 3 ? undefined : 'bounced');
       expect(report.suppressed).toHaveLength(copy < 3 ? 0 : 1);
     }
+  });
+
+  it('runs as `kurier bounces`: reads BOUNCE_IMAP_URL, prints what it decided and what waits for a person', async () => {
+    for (const file of ['postfix-dsn-user-unknown.eml', 'unknown-bounce-no-recipient.eml']) {
+      await imap.append('INBOX', tagged(file, readBounceFixture(file)));
+    }
+    const ledger = createTestLedger();
+    let closed = 0;
+    const command = createBouncesCommand({
+      openLedger: async () => ({ ...ledger, close: async () => void closed++ }),
+      readSettings: async () => settings,
+    });
+    const lines: string[] = [];
+    const context = (env: Record<string, string>): CommandContext => ({
+      root: dir,
+      env,
+      io: {
+        out: (line) => lines.push(line),
+        err: (line) => lines.push(line),
+        status: () => {},
+        isTTY: false,
+      },
+      now,
+      signal: new AbortController().signal,
+    });
+    expect(await command.run({}, [], context({ BOUNCE_IMAP_URL: server.url }))).toBe(0);
+    expect(lines).toEqual([
+      '2 messages read: 2 decided (1 bounce, 1 unknown)',
+      `  suppressed: anna.schmidt@example.net (reader 1 of send ${manifest.settings.sendId})`,
+      '1 left for a person in Kurier/Unclassified:',
+      '  "Undeliverable message": a bounce that names no recipient',
+    ]);
+    expect(closed).toBe(1);
+    await expect(command.run({}, [], context({}))).rejects.toMatchObject({ code: 'ENV_INVALID' });
   });
 
   it('refuses a wrong password with a clear error', async () => {
