@@ -57,6 +57,28 @@ describe('the bounce fixtures', () => {
   });
 });
 
+describe('classifyMessage', () => {
+  it('takes no prose for a bounce unless a mail system sent it: a reader writing about a rejection is no bounce', async () => {
+    const raw = Buffer.from(
+      [
+        'From: Fritz <fritz@example.net>',
+        'To: bounces@kurier.example',
+        'Subject: Re: my comment was rejected',
+        '',
+        'My comment to anna@example.org was rejected: user unknown?',
+      ].join('\r\n'),
+    );
+    expect(classifyMessage(await parseMail(raw), manifest.settings).kind).toBe('not-bounce');
+    const fromDaemon = Buffer.from(
+      raw.toString().replace('Fritz <fritz@example.net>', 'MAILER-DAEMON@example.net'),
+    );
+    expect(classifyMessage(await parseMail(fromDaemon), manifest.settings)).toMatchObject({
+      kind: 'bounce',
+      recipients: [{ address: 'anna@example.org', reason: 'userunknown' }],
+    });
+  });
+});
+
 describe('parseMail', () => {
   it('keeps a message mailparser refuses (too many MIME parts), so it can still be decided and listed', async () => {
     const parts = Array.from({ length: 3000 }, (_, index) => {

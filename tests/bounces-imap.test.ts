@@ -149,7 +149,7 @@ describe.skipIf(!dovecotAvailable)('bounces over IMAP (Dovecot)', () => {
     });
     expect(await command.run({}, [], context({ BOUNCE_IMAP_URL: server.url }))).toBe(0);
     expect(lines).toEqual([
-      '2 messages read: 2 decided (1 bounce, 1 unknown)',
+      '2 messages read: 2 decided (1 hard, 1 unknown)',
       `  suppressed: anna.schmidt@example.net (reader 1 of send ${manifest.settings.sendId})`,
       '1 left for a person in Kurier/Unclassified:',
       '  "Undeliverable message": a bounce that names no recipient',

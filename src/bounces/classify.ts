@@ -115,14 +115,17 @@ function fromMailSystem(message: MailMessage): boolean {
   );
 }
 
+/**
+ * A subject alone does not make a bounce (a reader may write "Re: … rejected"): the message must also come
+ * from a mail system, with the null return path of a DSN (RFC 5321 §4.5.5), or marked automatic.
+ */
 function looksLikeBounce(message: MailMessage): boolean {
   if (message.reportType === 'delivery-status') return true;
   if (header(message, 'x-failed-recipients').length > 0) return true;
   if (fromMailSystem(message)) return true;
-  const returnPath = header(message, 'return-path')[0];
-  if (returnPath !== undefined && /^<\s*>$/.test(returnPath) && BOUNCE_SUBJECT.test(message.subject))
-    return true;
-  return BOUNCE_SUBJECT.test(message.subject);
+  const nullReturnPath = header(message, 'return-path').some((value) => /^<\s*>$/.test(value));
+  const automatic = header(message, 'auto-submitted').some((value) => !/^no\b/i.test(value));
+  return (nullReturnPath || automatic) && BOUNCE_SUBJECT.test(message.subject);
 }
 
 /** Raw and decoded: a token survives in one or the other whatever the transfer encoding. */
@@ -193,8 +196,7 @@ function toRecipient(
 
 function complaintOf(message: MailMessage, origin: Origin, text: string): Decision | undefined {
   const report = message.parts.find((part) => part.type === 'message/feedback-report')?.text;
-  const reportText =
-    report ?? (message.reportType === 'feedback-report' ? message.text : undefined) ?? undefined;
+  const reportText = report ?? (message.reportType === 'feedback-report' ? message.text : undefined);
   const original = originalOf(message, '');
   // Microsoft's feedback loop (JMRP) sends the complained-of message with this header instead of a report.
   const microsoft = /^X-HmXmrOriginalRecipient:\s*(\S+)/im.exec(text);
@@ -242,39 +244,30 @@ function deliveryStatusOf(message: MailMessage): BouncedRecipient[] | 'delivered
       delivered++;
       continue;
     }
+    // Exim names a pipe or a file as the final recipient; the prose then names the address it came from.
     const address =
+      parseAddressField(fieldOf(block, 'final-recipient')) ??
       parseAddressField(fieldOf(block, 'original-recipient')) ??
-      parseAddressField(fieldOf(block, 'final-recipient'));
-    const finalAddress = parseAddressField(fieldOf(block, 'final-recipient')) ?? address;
+      (blocks.length === 1
+        ? findFailedRecipients(report, new Set(nonRecipients(message, originalOf(message, ''))))[0]
+        : undefined);
     const statusField = parseStatusCode(fieldOf(block, 'status') ?? '');
     const diagnosticField = fieldOf(block, 'diagnostic-code')?.replace(/^[\w-]+\s*;\s*/, '') ?? '';
     // Without a diagnostic, the human-readable part usually says what happened to this address.
-    const prose = finalAddress === undefined ? '' : segmentFor(report, finalAddress, addresses);
+    const prose = address === undefined ? '' : segmentFor(report, address, addresses);
     const diagnostic =
       diagnosticField !== '' && parseReasonFromText(diagnosticField) !== undefined
         ? diagnosticField
         : `${diagnosticField}\n${prose}`.trim();
-    failed.push(
-      toRecipient(
-        finalAddress ?? address,
-        statusField,
-        diagnostic,
-        action === 'delayed' ? 'delayed' : 'failed',
-      ),
-    );
+    failed.push(toRecipient(address, statusField, diagnostic, action === 'delayed' ? 'delayed' : 'failed'));
   }
   if (failed.length === 0 && delivered > 0) return 'delivered';
   return failed;
 }
 
-function textBounceOf(
-  message: MailMessage,
-  original: string,
-  verp: VerpMatch | undefined,
-): BouncedRecipient[] {
-  const { report, original: inlineOriginal } = splitReport(message.text);
-  const returned = original === '' ? inlineOriginal : original;
-  const sender = [
+/** Addresses a report mentions that are not the failed recipient: ours, the original sender's, Message-IDs. */
+function nonRecipients(message: MailMessage, returned: string): string[] {
+  return [
     ...message.to,
     ...findAddresses(originalField(returned, 'From') ?? ''),
     ...findAddresses(originalField(returned, 'Return-Path') ?? ''),
@@ -284,8 +277,19 @@ function textBounceOf(
       findAddresses(match[1] as string),
     ),
   ];
+}
+
+function textBounceOf(
+  message: MailMessage,
+  original: string,
+  verp: VerpMatch | undefined,
+): BouncedRecipient[] {
+  const { report, original: inlineOriginal } = splitReport(message.text);
+  const returned = original === '' ? inlineOriginal : original;
   const failedHeader = header(message, 'x-failed-recipients').flatMap(findAddresses);
-  const exclude = new Set(sender.filter((address) => !failedHeader.includes(address)));
+  const exclude = new Set(
+    nonRecipients(message, returned).filter((address) => !failedHeader.includes(address)),
+  );
   let addresses = failedHeader.length > 0 ? failedHeader : findFailedRecipients(report, exclude);
   if (addresses.length === 0) {
     // A newsletter copy has one recipient: the To of the returned original names it.

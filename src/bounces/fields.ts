@@ -66,7 +66,7 @@ const ADDRESS = /[\w.!#$%&'*+/=?^`{|}~-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+
 export function findAddresses(text: string): string[] {
   const seen = new Set<string>();
   for (const match of text.matchAll(ADDRESS)) {
-    const address = match[0].toLowerCase().replace(/^[.'`=]+|\.+$/g, '');
+    const address = match[0].toLowerCase().replace(/^[.'`]+|\.+$/g, '');
     if (address.includes('@') && !address.startsWith('@')) seen.add(address);
   }
   return [...seen];

@@ -2,7 +2,7 @@
 // changes, and only then moved out of the mailbox. A message is never deleted; a run killed at any point
 // and started again finds what it recorded and only moves it.
 
-import { type ClassifySettings, classifyMessage, type Decision } from './classify.ts';
+import { type ClassifySettings, classifyMessage, type Decision, summarizeDecision } from './classify.ts';
 import type { BounceLedger, Folder, ReaderRef, SoftBouncePolicy } from './ledger.ts';
 import { parseMail } from './parse-mail.ts';
 import { planBounceActions, planFolder, planLedgerKey } from './plan.ts';
@@ -33,6 +33,7 @@ export interface BounceRunReport {
   readonly recorded: number;
   /** Found recorded by an earlier run (killed before it moved them), and moved now. */
   readonly alreadyRecorded: number;
+  /** Per decision, bounces by their worst recipient: hard, soft, refused. */
   readonly byKind: Readonly<Record<string, number>>;
   readonly suppressed: readonly ReaderRef[];
   /** What a person should look at: unknown messages and mail that is no bounce. */
@@ -80,7 +81,8 @@ export async function runBounces(
       });
       if (outcome.recorded) {
         recorded++;
-        byKind[decision.kind] = (byKind[decision.kind] ?? 0) + 1;
+        const kind = summarizeDecision(decision);
+        byKind[kind] = (byKind[kind] ?? 0) + 1;
         suppressed.push(...outcome.suppressed);
         if (folder === 'unclassified')
           unclassified.push({ key, subject: message.subject, why: whyOf(decision) });

@@ -9,7 +9,7 @@ import { findAddresses } from './fields.ts';
  * for anything else; the first header of a returned message ends the report too.
  */
 const ORIGINAL_STARTS = [
-  /^[ \t]*-+ ?(?:Below this line is a copy of the message|This is a copy of the message|Original message|Original Message follows|Returned message|Unsent Message below|Forwarded message|The header of the original message|Undelivered Message Headers|Headers of the (?:original|returned) message|original message headers|Message text follows|Returned mail follows|Original Message Header|Received message)/im,
+  /^[ \t]*-+ ?(?:Below this line is a copy of the message|This is a copy of the message|Enclosed is a copy of the message|Original message|Original Message follows|Returned message|Unsent Message below|Forwarded message|The header of the original message|Undelivered Message Headers|Headers of the (?:original|returned) message|original message headers|Message text follows|Returned mail follows|Original Message Header|Received message)/im,
   /^[ \t]*(?:Message headers follow\.|-+ ?(?:Original|Returned|Undelivered|Unsent) message(?: headers)?(?: follows)?\b)/im,
   /^[ \t]*(?:\*+|-+|=+)?[ \t]*(?:Original message|Returned message|Text of the original message|Original message follows|Headers of your message)\b/im,
   /^(?:Return-Path|Received|DKIM-Signature|Message-I[Dd]|X-Received|Authentication-Results|ARC-Seal):[ \t]?\S/m,
@@ -42,11 +42,18 @@ export function isSystemAddress(address: string): boolean {
  * Postfix's `<a>: host … said`, Exim's indented list, Gmail's and Exchange's lists), after "RCPT TO:", or
  * after a phrase such as "to" / "recipient"; anything that is the sender's, a system's, or ours is left out.
  */
-export function findFailedRecipients(report: string, exclude: ReadonlySet<string>): string[] {
+export function findFailedRecipients(report: string, excluded: ReadonlySet<string>): string[] {
+  // Senders quoted in the report ("MAIL FROM: a@…", "From: a@…" in a summary of the message) are no recipients.
+  const senders = [
+    ...report.matchAll(/\b(?:MAIL FROM:?|From:|Sender:|Reply-To:|Return-Path:)[ \t]*(.*)$/gim),
+  ].flatMap((match) => findAddresses(match[1] as string).slice(0, 1));
+  const exclude = new Set([...excluded, ...senders]);
   const strong: string[] = [];
   const linePatterns = [
     /^[ \t]*<?([^\s<>@]+@[^\s<>]+?)>?:?[ \t]*(?:$|:|\(|\[|on |\.\.\.|,|<|[A-Z][a-z]+|host |SMTP |Invalid |user |Mailbox |mailbox |The |Remote |unknown|error)/gim,
     /\bRCPT TO:?\s*<([^\s<>@]+@[^\s<>]+)>/gi,
+    // Sendmail's transcript: `554 <a@example.org>... Host unknown`.
+    /^[ \t]*[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3} )?<([^\s<>@]+@[^\s<>]+)>/gm,
     /\b(?:to|recipient|for|address|addressee|rcpt|destinataire|Empfänger|destinatario|adresse)[:\s]+<?([^\s<>@"(),;]+@[^\s<>"(),;:]+?)>?[\s.,:;)]/gi,
     /\b(?:Original|Final)-Recipient:\s*(?:rfc822;\s*)?<?([^\s<>@]+@[^\s<>]+?)>?\s/gi,
   ];
