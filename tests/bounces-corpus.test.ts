@@ -1,6 +1,14 @@
 // The classifier against real-world mail: half of Sisimai's public collection with Sisimai's verdicts
 // (../shared/bounce-corpus). Agreement is measured per category and asserted above what is achieved, with
-// room, since acceptance runs on the other half of the collection.
+// room, since acceptance runs on the other half of the collection. Achieved on this half: hard 95/96,
+// soft 46/56, refused 92/111, any bounce 37/38, complaints 8/8, auto-replies 3/3, recipients 293/301.
+//
+// Where we differ from Sisimai on purpose:
+// - a dead address reported with a transient code (a DNS failure as 4.0.0) is soft for us (it may come
+//   back; enough of them suppress), a network error or a null MX for Sisimai;
+// - a mailbox code (5.1.1, 5.2.2) wins over the wording: RFC 3463 defines it, the wording is free text;
+// - a message given up after retries with a 4.4.x code is expired (soft) for us, Sisimai reads the text;
+// - an RFC 3834 reply (Auto-Submitted: auto-replied) is an auto-reply even when Sisimai 4.25 sees a bounce.
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
