@@ -180,9 +180,12 @@ function toRecipient(
   }
   const transient = status?.startsWith('4') ?? false;
   let reason = planReason(status, diagnostic, address);
-  // Failed with a transient code: the MTA retried until it gave up (RFC 3464 §2.3.3), the message expired.
-  if (action === 'failed' && transient && ['networkerror', 'onhold', 'undefined'].includes(reason))
-    reason = 'expired';
+  // Failed with a transient code, or a final report of a network failure without any code: the MTA
+  // retried until it gave up (RFC 3464 §2.3.3), the message expired.
+  const gaveUp =
+    (action === 'failed' && transient && ['networkerror', 'onhold', 'undefined'].includes(reason)) ||
+    (action === undefined && status === undefined && reason === 'networkerror');
+  if (gaveUp) reason = 'expired';
   const delayed = action === 'delayed' || (action === undefined && transient);
   return {
     address,
