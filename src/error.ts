@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'WRITE_FAILED'
   | 'PATH_TOO_LONG'
   | 'PORT_IN_USE'
+  | 'IMAP_FAILED'
   | 'USAGE';
 
 export interface ErrorPlace {

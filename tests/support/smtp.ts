@@ -1,14 +1,14 @@
 // A real SMTP server on 127.0.0.1 for tests: per-recipient replies, dropped connections, and what it received.
 
 import type { AddressInfo } from 'node:net';
-import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { type AddressObject, type ParsedMail, parseMime } from '../../src/bounces/parse-mail.ts';
 
 export type { AddressObject, ParsedMail };
 
 /** A raw RFC 5322 message as a mail client reads it (mailparser). */
 export function parseMessage(raw: Buffer | string): Promise<ParsedMail> {
-  return simpleParser(raw);
+  return parseMime(raw);
 }
 
 export interface Reply {
