@@ -3,6 +3,7 @@
 // message exactly once.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,7 +184,18 @@ describe.skipIf(!dovecotAvailable)('bounces over IMAP (Dovecot)', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    const run = (killAfterMs: number | undefined) =>
+    const recorded = () => {
+      try {
+        return readFileSync(ledgerFile, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '').length;
+      } catch {
+        return 0;
+      }
+    };
+    // A kill is aimed at a point of progress (after so many decisions are on record, plus a little), not at
+    // a time: on a loaded machine a timer could fire before the run begins or after it ends.
+    const run = (killAt: { readonly records: number; readonly delayMs: number } | undefined) =>
       new Promise<{ killed: boolean; output: string }>((resolve, reject) => {
         const child = spawn(
           process.execPath,
@@ -192,27 +204,33 @@ describe.skipIf(!dovecotAvailable)('bounces over IMAP (Dovecot)', () => {
         );
         let output = '';
         let errors = '';
-        let killed = false;
+        const watch =
+          killAt === undefined
+            ? undefined
+            : setInterval(() => {
+                if (recorded() < killAt.records) return;
+                clearInterval(watch);
+                setTimeout(() => child.kill('SIGKILL'), killAt.delayMs);
+              }, 2);
         child.stdout.on('data', (data: Buffer) => {
           output += data.toString();
-          if (killAfterMs !== undefined && output.startsWith('ready\n') && !killed) {
-            killed = true;
-            setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-          }
         });
         child.stderr.on('data', (data: Buffer) => {
           errors += data.toString();
         });
         child.once('error', reject);
         child.once('exit', (code, signal) => {
+          clearInterval(watch);
           if (signal === 'SIGKILL' || code === 0) resolve({ killed: signal === 'SIGKILL', output });
           else reject(new Error(`bounces child exited ${code}: ${errors}`));
         });
       });
 
     let kills = 0;
-    for (let attempt = 0; attempt < 6; attempt++) {
-      const outcome = await run(Math.floor(random() * 900));
+    const attempts = 6;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const records = Math.floor((ids.length * (attempt + random())) / (attempts + 1));
+      const outcome = await run({ records, delayMs: Math.floor(random() * 20) });
       if (outcome.killed) kills++;
     }
     const final = await run(undefined);
