@@ -2,7 +2,9 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command, CommandContext, Env, Io } from './commands/command.ts';
+import type { Command } from './commands/command.ts';
+import type { CommandContext, Env, Io } from './context.ts';
+import { resolveRunContext } from './environment.ts';
 import { formatError, KurierError } from './error.ts';
 
 interface CommandEntry {
@@ -81,7 +83,8 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     return 0;
   }
   try {
-    return await command.run(parsed.values, parsed.positionals, context);
+    const run = await resolveRunContext(context, parsed.values);
+    return await command.run(parsed.values, parsed.positionals, run);
   } catch (error) {
     if (error instanceof KurierError) {
       io.err(formatError(error));

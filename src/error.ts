@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
+  | 'STATE_INVALID'
+  | 'STATE_UNWRITABLE'
+  | 'SUPPRESSION_INVALID'
+  | 'SMTP_MESSAGE_REFUSED'
   | 'USAGE';
 
 export interface ErrorPlace {

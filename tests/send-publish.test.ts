@@ -6,15 +6,16 @@ import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandContext, Env, Io } from '../src/commands/command.ts';
 import { defaultPublishDeps, runPublish } from '../src/commands/publish.ts';
 import { statusCommand } from '../src/commands/status.ts';
+import type { CommandContext, Env, Io } from '../src/context.ts';
+import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
 import { planMessageId } from '../src/send/plan.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
-const SECRET = 'test-secret-0123456789abcdef';
+const SECRET = '8c1f0e4b9a7d2c6e5f3a1b0d9e8c7f6a5b4c3d2e1f0a9b8c';
 const ARTICLE_ID = 'tag:kurier.example,2026:bochum-leben-nach-der-industrie';
 const TITLE = 'Bochum zeigt: Es gibt ein Leben nach der Industrie';
 const FAST = { ...defaultPublishDeps, retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } };
@@ -67,7 +68,8 @@ async function publish(
   positionals: string[] = [],
 ) {
   const output = collect();
-  const code = await runPublish(values, positionals, context(env, output.io), FAST);
+  const run = await resolveRunContext(context(env, output.io), values);
+  const code = await runPublish(values, positionals, run, FAST);
   return { code, ...output };
 }
 
@@ -187,7 +189,7 @@ describe('kurier publish', () => {
     expect(suppression).not.toContain('reader6');
 
     const status = collect();
-    await statusCommand.run({}, [], context({}, status.io));
+    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
     expect(status.out.join('\n')).toContain(
       'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
     );
@@ -318,7 +320,7 @@ describe('kurier publish', () => {
     expect(await child.exited).toEqual({ code: 1, signal: null });
     expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
     const status = collect();
-    await statusCommand.run({}, [], context({}, status.io));
+    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
     // Nothing in doubt after a clean stop, and no lock left behind.
     expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
     expect(status.out.join('\n')).not.toContain('right now');

@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
 import type { Command } from './command.ts';
-import { planPaths } from './paths.ts';
 
 export const buildCommand: Command = {
   name: 'build',
@@ -29,9 +28,9 @@ Options:
     state: { type: 'string' },
   },
   allowPositionals: false,
-  async run(values, _positionals, context) {
+  async run(_values, _positionals, context) {
     const started = context.now().getTime();
-    const paths = planPaths(context, values);
+    const { paths } = context;
     const result = await buildPublication({
       root: context.root,
       outDir: paths.outDir,

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
+import type { CommandContext, Paths } from '../context.ts';
 import { formatError, KurierError } from '../error.ts';
-import type { Command, CommandContext } from './command.ts';
-import { type Paths, planPaths } from './paths.ts';
+import type { Command } from './command.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -112,7 +112,7 @@ Options:
     if (!Number.isInteger(port) || port < 0 || port > 65_535) {
       throw new KurierError('USAGE', `--port ${String(values.port)}: give a port number from 0 to 65535.`);
     }
-    const paths = planPaths(context, values);
+    const { paths } = context;
     await rebuild(context, paths);
     const server = await startServer(paths.outDir, port);
     context.io.out(

@@ -1,14 +1,13 @@
 // `kurier status [slug]`: what the send journals say: who has the newsletter, who not yet, whether a send runs.
 
 import path from 'node:path';
+import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { mergeEnv, readEnvFile } from '../send/env.ts';
 import { readJournal } from '../send/journal.ts';
 import { readLockState } from '../send/lock.ts';
 import { planResume } from '../send/plan.ts';
 import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
-import type { Command, Io } from './command.ts';
-import { planPaths } from './paths.ts';
+import type { Command } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -58,11 +57,10 @@ Options:
   -h, --help    show this help`,
   options: { state: { type: 'string' } },
   allowPositionals: true,
-  async run(values, positionals, context) {
+  async run(_values, positionals, context) {
     if (positionals.length > 1)
       throw new KurierError('USAGE', 'give at most one slug: kurier status [slug].');
-    const env = mergeEnv(await readEnvFile(context.root), context.env);
-    const { stateDir } = planPaths({ root: context.root, env }, values);
+    const { stateDir } = context.paths;
     const slug = positionals[0];
     const sends = (await readSends(stateDir)).filter((send) => slug === undefined || send.meta.slug === slug);
     if (sends.length === 0) {

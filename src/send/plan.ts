@@ -87,6 +87,6 @@ export function planRetryDelay(failedAttempts: number, policy: RetryPolicy, rand
 }
 
 /** The domain of the publication: Message-IDs and List-Id live under it. */
-export function planDomain(baseUrl: string): string {
+export function domainOf(baseUrl: string): string {
   return new URL(baseUrl).hostname;
 }
