@@ -5,7 +5,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { AtomicFile, readLines, writeFileAtomic } from './files.ts';
+import { AtomicFile, parseJsonLine, readLines, writeFileAtomic } from './files.ts';
 import { FingerprintSet } from './fingerprints.ts';
 import { readSubscribers } from './subscribers.ts';
 
@@ -64,17 +64,15 @@ export async function readSendMeta(dir: string): Promise<SendMeta | undefined> {
   } catch {
     return undefined;
   }
-  const parsed = metaSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
+  const meta = parseJsonLine(metaSchema, text);
+  if (meta === undefined) {
     throw new KurierError(
       'JOURNAL_INVALID',
-      `the send description is damaged (${parsed.error.message}); restore it from a backup.`,
-      {
-        file,
-      },
+      'the description of this send is damaged (not the JSON Kurier wrote); restore it from a backup, or move its folder away to start the send from scratch (everyone would get the email again).',
+      { file },
     );
   }
-  return parsed.data;
+  return meta;
 }
 
 /** Every send the state folder knows, with its folder. */
