@@ -30,9 +30,10 @@ export interface TestSmtpOptions {
   readonly rcpt?: (address: string, attempt: number) => Reply | undefined;
   /**
    * Called when the `count`-th message's data arrives (1-based): 'drop' destroys the socket before the
-   * reply, so the client cannot know whether the message was taken (it is not kept).
+   * reply, so the client cannot know whether the message was taken (it is not kept); 'keep-and-drop'
+   * keeps it and then destroys the socket (the reply is lost: a resend is a duplicate nobody can avoid).
    */
-  readonly data?: (count: number) => 'drop' | undefined;
+  readonly data?: (count: number) => 'drop' | 'keep-and-drop' | undefined;
   /** Milliseconds to wait before answering each message, to keep a send running for a while. */
   readonly delayMs?: number;
   /** The message size limit: larger messages get "552 5.3.4" after their data (default: 10 MB). */
@@ -102,7 +103,15 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
           callback(replyError({ code: 552, message: '5.3.4 Message exceeds fixed maximum message size' }));
           return;
         }
-        if (options.data?.(count) === 'drop') {
+        const fault = options.data?.(count);
+        if (fault === 'keep-and-drop') {
+          received.push({
+            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+            raw: Buffer.concat(chunks),
+          });
+        }
+        if (fault === 'drop' || fault === 'keep-and-drop') {
           for (const connection of server.connections) {
             if (connection.id === session.id) connection._socket.destroy();
           }
