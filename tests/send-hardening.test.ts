@@ -14,8 +14,7 @@ import { formatError, KurierError } from '../src/error.ts';
 import { parseAddress } from '../src/send/address.ts';
 import { readSendEnv, secretProblem } from '../src/send/env.ts';
 import { openJournal, readJournal } from '../src/send/journal.ts';
-import { planFrozenMessage, prepareMessageMaker } from '../src/send/message.ts';
-import { planMessageId } from '../src/send/plan.ts';
+import { frozenMessageOf, messageIdOf, prepareMessageMaker } from '../src/send/message.ts';
 import { sendDirectory } from '../src/send/recipients.ts';
 import { readSubscribers } from '../src/send/subscribers.ts';
 import { classifySmtpFailure, heloName, parseAnnouncedSize } from '../src/send/transport.ts';
@@ -251,7 +250,7 @@ describe('defect 5: a send is frozen', () => {
       messages.map((message) => {
         const to = toOf(message);
         const token = createHmac('sha256', SECRET).update(to).digest('base64url');
-        expect(message.messageId).toBe(planMessageId(ARTICLE_ID, to, 'kurier.example'));
+        expect(message.messageId).toBe(messageIdOf(ARTICLE_ID, to, 'kurier.example'));
         return JSON.stringify([message.subject, message.date, message.html, message.text]).replaceAll(
           token,
           'TOKEN',
@@ -268,7 +267,7 @@ describe('defect 5: a send is frozen', () => {
     expect(renewed).toHaveLength(12);
     for (const message of renewed) {
       expect(message.text).toContain('NEUER TEXT');
-      expect(message.messageId).not.toBe(planMessageId(ARTICLE_ID, toOf(message), 'kurier.example'));
+      expect(message.messageId).not.toBe(messageIdOf(ARTICLE_ID, toOf(message), 'kurier.example'));
     }
   });
 });
@@ -424,10 +423,7 @@ describe('weak spots of the send', () => {
       { root, outDir: path.join(root, 'out'), stateDir: path.join(root, '.kurier') },
       undefined,
     );
-    const maker = prepareMessageMaker(
-      planFrozenMessage(build.build.site, build.article, build.email),
-      SECRET,
-    );
+    const maker = prepareMessageMaker(frozenMessageOf(build.build.site, build.article, build.email), SECRET);
     const direct = await parseMessage(
       maker.render({ email: 'c@example.com', name: 'Co\u0001n\u000bt\u0085rol', fields: {} }, new Date(0)),
     );

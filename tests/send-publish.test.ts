@@ -11,7 +11,7 @@ import { statusCommand } from '../src/commands/status.ts';
 import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
-import { planMessageId } from '../src/send/plan.ts';
+import { messageIdOf } from '../src/send/message.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -146,7 +146,7 @@ describe('kurier publish', () => {
     expect(header(anna, 'from')).toBe('From: "Kurier" <newsletter@kurier.example>');
     expect(header(anna, 'reply-to')).toBe('Reply-To: redaktion@kurier.example');
     expect(anna.to).toMatchObject({ value: [{ address: 'anna@example.com', name: 'Anna Müller' }] });
-    expect(anna.messageId).toBe(planMessageId(ARTICLE_ID, 'anna@example.com', 'kurier.example'));
+    expect(anna.messageId).toBe(messageIdOf(ARTICLE_ID, 'anna@example.com', 'kurier.example'));
     expect(anna.date?.toISOString()).toBe('2026-11-26T08:00:00.000Z');
     expect(header(anna, 'list-id')).toBe('List-Id: Kurier <newsletter.kurier.example>');
     const token = createHmac('sha256', SECRET).update('anna@example.com').digest('base64url');
@@ -347,8 +347,8 @@ describe('kurier publish', () => {
     const parsed = await server.parsed();
     const toReader1 = parsed.filter((message) => header(message, 'to').includes('reader1@'));
     expect(toReader1.map((message) => message.messageId)).toEqual([
-      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
-      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+      messageIdOf(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+      messageIdOf(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
     ]);
   });
 

@@ -9,7 +9,7 @@ import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import type { DeliverySummary } from '../send/deliver.ts';
 import { readSendEnv } from '../send/env.ts';
-import { planFrozenMessage } from '../send/message.ts';
+import { frozenMessageOf } from '../send/message.ts';
 import { createDryRunTransport, createOutboxTransport, outboxDirectory } from '../send/outbox.ts';
 import { DEFAULT_RETRY } from '../send/plan.ts';
 import { formatDuration } from '../send/progress.ts';
@@ -129,7 +129,7 @@ export async function runPublish(
   io.out(
     `Built ${count} article${count === 1 ? '' : 's'} into ${path.relative(root, paths.outDir) || '.'}/.`,
   );
-  const message = planFrozenMessage(picked.build.site, picked.article, picked.email);
+  const message = frozenMessageOf(picked.build.site, picked.article, picked.email);
   const outbox = outboxDirectory(paths.stateDir, picked.article.slug);
   const transport =
     mode === 'dry-run'

@@ -1,6 +1,7 @@
 // The email↔send seam: an article's compiled email, frozen with what a send adds to it (sender, List-Id,
 // unsubscribe links, Message-IDs), and one reader's complete message made from it.
 
+import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledEmail } from '../email/compile.ts';
@@ -10,14 +11,46 @@ import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { z } from '../schema.ts';
 import { parseJsonLine, writeFileAtomic } from './files.ts';
-import {
-  domainOf,
-  planMessageId,
-  planUnsubscribeMailto,
-  planUnsubscribeToken,
-  planUnsubscribeUrl,
-} from './plan.ts';
 import type { Recipient } from './recipients.ts';
+
+/**
+ * Deterministic per (article, reader), on the publication's domain: a copy sent again after a crash
+ * carries the same Message-ID, so mail clients and providers that deduplicate by it show it once.
+ */
+export function messageIdOf(articleId: string, key: string, domain: string): string {
+  const hash = createHash('sha256').update(`${articleId}\n${key}`).digest('base64url').slice(0, 32);
+  return `<${hash}@${domain}>`;
+}
+
+/** Stands in for the token when no KURIER_SECRET is set; only dry runs and the outbox accept it. */
+export const FAKE_TOKEN = 'NO-SECRET-fake-token-set-KURIER_SECRET';
+
+/**
+ * The unsubscribe token: HMAC-SHA256 of the lowercased address. The unsubscribe endpoint recomputes it
+ * for the address it is given, so no database of tokens is needed and nobody can unsubscribe others.
+ */
+export function unsubscribeTokenOf(secret: string | undefined, key: string): string {
+  if (secret === undefined) return FAKE_TOKEN;
+  return createHmac('sha256', secret).update(key).digest('base64url');
+}
+
+/** The token is base64url, so it goes into the query as is (no URL object per reader: a million of them add up). */
+export function unsubscribeUrlOf(base: string, token: string): string {
+  const hash = base.indexOf('#');
+  const [head, fragment] = hash === -1 ? [base, ''] : [base.slice(0, hash), base.slice(hash)];
+  return `${head}${head.includes('?') ? '&' : '?'}token=${token}${fragment}`;
+}
+
+/** The mailto: URL of List-Unsubscribe; a subject lets the receiving mailbox's filter act on it (RFC 2369 §3.2). */
+export function unsubscribeMailtoOf(address: string): string {
+  const url = /^mailto:/i.test(address) ? address : `mailto:${address}`;
+  return url.includes('?') ? url : `${url}?subject=unsubscribe`;
+}
+
+/** The domain of the publication: Message-IDs and List-Id live under it. */
+export function domainOf(baseUrl: string): string {
+  return new URL(baseUrl).hostname;
+}
 
 /** Stored in the send's folder when the list is frozen: a resumed send sends exactly this. */
 export const MESSAGE_FILE = 'message.json';
@@ -61,7 +94,7 @@ const frozenSchema = z.object({
 export type FrozenMessage = z.output<typeof frozenSchema>;
 
 /** Pure: what a send of `article` sends, from the build's compiled email and the site settings. */
-export function planFrozenMessage(
+export function frozenMessageOf(
   site: Site,
   article: Article,
   compiled: CompiledEmail,
@@ -81,7 +114,7 @@ export function planFrozenMessage(
     domain,
     listId: `${site.title} <newsletter.${domain}>`,
     unsubscribeUrl: site.email.unsubscribeUrl,
-    unsubscribeMailto: planUnsubscribeMailto(site.email.unsubscribeMailto),
+    unsubscribeMailto: unsubscribeMailtoOf(site.email.unsubscribeMailto),
     compiled: JSON.parse(JSON.stringify(compiled)) as CompiledEmail,
   };
 }
@@ -138,17 +171,17 @@ export function prepareMessageMaker(message: FrozenMessage, secret: string | und
     emptyFields,
     render(recipient, date) {
       const key = recipient.email.toLowerCase();
-      const token = planUnsubscribeToken(secret, key);
+      const token = unsubscribeTokenOf(secret, key);
       return renderMessage(
         prepared,
         {
           email: recipient.email,
           name: recipient.name,
-          unsubscribeUrl: planUnsubscribeUrl(message.unsubscribeUrl, token),
+          unsubscribeUrl: unsubscribeUrlOf(message.unsubscribeUrl, token),
           fields: recipient.fields,
         },
         {
-          messageId: planMessageId(idBase, key, message.domain),
+          messageId: messageIdOf(idBase, key, message.domain),
           date,
           listId: message.listId,
           unsubscribeMailto: message.unsubscribeMailto,

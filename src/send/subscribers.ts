@@ -87,7 +87,7 @@ function findColumn(header: readonly string[], ...names: string[]): number | und
   return index === -1 ? undefined : index;
 }
 
-export function planLayout(header: readonly string[], file: string): ListLayout {
+export function parseLayout(header: readonly string[], file: string): ListLayout {
   const mailchimpEmail = findColumn(header, 'email address');
   const email = findColumn(header, 'email', 'e-mail') ?? mailchimpEmail;
   if (email === undefined) {
@@ -293,7 +293,7 @@ export async function* readSubscribers(
           if (field.includes('\uFFFD')) throw notUtf8(displayName, start);
         }
         if (blank) continue;
-        if (layout === undefined) layout = planLayout(record, displayName);
+        if (layout === undefined) layout = parseLayout(record, displayName);
         else rows.push(parseSubscriberRow(layout, record, start));
       }
       yield rows;
