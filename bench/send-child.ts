@@ -1,6 +1,6 @@
 // One `kurier publish` in a fresh process (as `npm run publish` runs it): its phases' times and peak memory, as JSON.
 
-import { runPublish } from '../src/commands/publish.ts';
+import { type PublishOptions, publishCommand, runPublish } from '../src/commands/publish.ts';
 import { resolveRunContext } from '../src/environment.ts';
 
 const [root = process.cwd(), mode = 'dry', url = ''] = process.argv.slice(2);
@@ -23,7 +23,7 @@ const context = await resolveRunContext(
   },
   values,
 );
-const code = await runPublish(values, [], context);
+const code = await runPublish(publishCommand.parseOptions(values) as PublishOptions, [], context);
 const ended = performance.now();
 process.stdout.write(
   `${JSON.stringify({

@@ -70,7 +70,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   try {
     parsed = parseArgs({
       args: [...rest],
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...command.parseArgsOptions, help: { type: 'boolean', short: 'h' } },
       allowPositionals: command.allowPositionals,
       strict: true,
     });
@@ -83,8 +83,9 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     return 0;
   }
   try {
-    const run = await resolveRunContext(context, parsed.values);
-    return await command.run(parsed.values, parsed.positionals, run);
+    const { help: _help, ...values } = parsed.values;
+    const options = command.parseOptions(values);
+    return await command.run(options, parsed.positionals, await resolveRunContext(context, options));
   } catch (error) {
     if (error instanceof KurierError) {
       io.err(formatError(error));

@@ -71,3 +71,30 @@ describe('a .env that cannot be read', () => {
     expect(run.err.join('\n')).toMatch(/^\.env {2}ENV_INVALID {2}cannot read \.env/);
   });
 });
+
+describe('each option declared once', () => {
+  it('gives every command its parseArgs options, --help lines and checks from one table', async () => {
+    const { buildCommand } = await import('../src/commands/build.ts');
+    const { newCommand } = await import('../src/commands/new.ts');
+    const { publishCommand } = await import('../src/commands/publish.ts');
+    const { serveCommand } = await import('../src/commands/serve.ts');
+    const { statusCommand } = await import('../src/commands/status.ts');
+    for (const command of [buildCommand, newCommand, publishCommand, serveCommand, statusCommand]) {
+      for (const name of Object.keys(command.parseArgsOptions)) {
+        expect(command.help, `${command.name} --${name}`).toMatch(new RegExp(`^ {2}--${name}\\b`, 'm'));
+      }
+    }
+    const root = await project();
+    for (const [argv, message] of [
+      [['publish', '--connections', '0'], '--connections: '],
+      [['publish', '--unknown', 'maybe'], '--unknown: '],
+      [['serve', '--port', '70000'], '--port: give a port number'],
+      [['new', 'Titel', '--slug', 'Nicht Gut'], '--slug: use lowercase letters'],
+      [['build', '--out', ''], '--out: give a path'],
+    ] as const) {
+      const run = await runCli(root, [...argv]);
+      expect(run.code, argv.join(' ')).toBe(2);
+      expect(run.err.join('\n')).toContain(`USAGE  ${message}`);
+    }
+  });
+});

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildAndPickArticle } from '../src/build/pick.ts';
 import { main } from '../src/cli.ts';
-import { defaultPublishDeps, runPublish } from '../src/commands/publish.ts';
+import {
+  defaultPublishDeps,
+  type PublishOptions,
+  publishCommand,
+  runPublish,
+} from '../src/commands/publish.ts';
 import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { formatError, KurierError } from '../src/error.ts';
@@ -74,7 +79,12 @@ async function publish(values: Record<string, string | boolean> = {}, env = smtp
     signal: new AbortController().signal,
   };
   try {
-    const code = await runPublish(values, [], await resolveRunContext(context, values), FAST);
+    const code = await runPublish(
+      publishCommand.parseOptions(values) as PublishOptions,
+      [],
+      await resolveRunContext(context, values),
+      FAST,
+    );
     return { code, out: out.join('\n'), err: err.join('\n'), error: undefined };
   } catch (error) {
     if (!(error instanceof KurierError)) throw error;

@@ -6,7 +6,12 @@ import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPublishDeps, runPublish } from '../src/commands/publish.ts';
+import {
+  defaultPublishDeps,
+  type PublishOptions,
+  publishCommand,
+  runPublish,
+} from '../src/commands/publish.ts';
 import { statusCommand } from '../src/commands/status.ts';
 import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
@@ -69,7 +74,12 @@ async function publish(
 ) {
   const output = collect();
   const run = await resolveRunContext(context(env, output.io), values);
-  const code = await runPublish(values, positionals, run, FAST);
+  const code = await runPublish(
+    publishCommand.parseOptions(values) as PublishOptions,
+    positionals,
+    run,
+    FAST,
+  );
   return { code, ...output };
 }
 

@@ -2,14 +2,13 @@
 
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
-import type { Command } from './command.ts';
+import { defineCommand, outOption, stateOption } from './command.ts';
 
-export const buildCommand: Command = {
+export const buildCommand = defineCommand({
   name: 'build',
   summary: 'Build feeds, web pages and newsletter emails from content/ into out/',
-  help: `Usage: kurier build [--out DIR] [--state DIR]
-
-Reads content/site.yaml and content/posts/*.md, and writes into out/:
+  usage: 'kurier build [--out DIR] [--state DIR]',
+  about: `Reads content/site.yaml and content/posts/*.md, and writes into out/:
   feed.xml, rss.xml, feed.json      Atom 1.0, RSS 2.0 and JSON Feed 1.1
   index.html, <slug>/index.html     the web pages (with feed autodiscovery)
   <slug>/email.html, email.txt      the newsletter's web version, for the newest articles
@@ -17,16 +16,8 @@ Reads content/site.yaml and content/posts/*.md, and writes into out/:
 Files from static/ (images, favicon, …) are copied as they are. Nothing is written until everything
 has been built, so a build that fails leaves out/ as it was; then each changed file is replaced
 atomically, unchanged files are left alone, and files no longer built are removed.
-Compiled emails are cached in the private state folder (.kurier/ by default), never in out/.
-
-Options:
-  --out DIR      where to write (default: out)
-  --state DIR    private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help     show this help`,
-  options: {
-    out: { type: 'string' },
-    state: { type: 'string' },
-  },
+Compiled emails are cached in the private state folder (.kurier/ by default), never in out/.`,
+  options: { out: outOption('where to write (default: out)'), state: stateOption },
   allowPositionals: false,
   async run(_values, _positionals, context) {
     const started = context.now().getTime();
@@ -54,7 +45,7 @@ Options:
     );
     return 0;
   },
-};
+});
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -16,55 +16,57 @@ import { formatDuration } from '../send/progress.ts';
 import { systemClock } from '../send/rate.ts';
 import { type SendDeps, type SendMode, sendNewsletter, sendTestCopy } from '../send/service.ts';
 import { checkDkimKey, createSmtpTransport, haltError, heloName } from '../send/transport.ts';
-import type { Command, OptionValues } from './command.ts';
+import {
+  defineCommand,
+  flagOption,
+  type OptionsOf,
+  type OptionTable,
+  outOption,
+  pathOption,
+  stateOption,
+} from './command.ts';
 
 export const SUBSCRIBERS_FILE = 'subscribers.csv';
 
-const HELP = `Usage: kurier publish [slug] [options]
+const options = {
+  subscribers: pathOption(
+    'FILE',
+    'the subscriber list (default: subscribers.csv); Kurier, listmonk or Mailchimp CSV',
+  ),
+  strict: flagOption('stop when the list has an invalid row (default: report and skip it)'),
+  'dry-run': flagOption('check and render everything, send nothing, record nothing'),
+  to: {
+    type: 'string',
+    value: 'ADDRESS',
+    help: 'send one test copy to ADDRESS, record nothing',
+    schema: z.string().optional(),
+  },
+  connections: {
+    type: 'string',
+    value: 'N',
+    help: 'SMTP connections at once (default: 5)',
+    schema: z.coerce.number().int().min(1).max(100).default(5),
+  },
+  rate: {
+    type: 'string',
+    value: 'N',
+    help: 'at most N messages per second (default: no limit; a new Amazon SES account: 14)',
+    schema: z.coerce.number().positive().max(100_000).optional(),
+  },
+  unknown: {
+    type: 'string',
+    value: 'POLICY',
+    help: 'recipients whose outcome is unknown after a crash: resend (default, same\nMessage-ID) or skip',
+    schema: z.enum(['resend', 'skip']).default('resend'),
+  },
+  'new-send': flagOption(
+    "send the article's current text to everyone again, under new Message-IDs,\nalthough a send of it began earlier (which keeps the text it froze)",
+  ),
+  state: stateOption,
+  out: outOption(),
+} satisfies OptionTable;
 
-Builds the publication, then sends the newsletter of the newest article (or of <slug>) to every
-subscriber who has not received it yet. Safe to run again at any time: after a crash, Ctrl-C or a
-stop by the server it continues where it left off, and nobody gets the email twice.
-
-Where it sends:
-  SMTP_URL set        over SMTP (smtp://user:pass@host:587 or smtps://…:465); needs KURIER_SECRET
-  SMTP_URL not set    writes every message as an .eml file into <state>/outbox/<slug>/
-Variables come from the environment or a .env file in the project root (the environment wins):
-  SMTP_URL, KURIER_SECRET (signs unsubscribe links), DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE,
-  DKIM_SELECTOR, DKIM_DOMAIN (optional DKIM signing), KURIER_STATE_DIR.
-
-Options:
-  --subscribers FILE  the subscriber list (default: subscribers.csv); Kurier, listmonk or Mailchimp CSV
-  --strict            stop when the list has an invalid row (default: report and skip it)
-  --dry-run           check and render everything, send nothing, record nothing
-  --to ADDRESS        send one test copy to ADDRESS, record nothing
-  --connections N     SMTP connections at once (default: 5)
-  --rate N            at most N messages per second (default: no limit; a new Amazon SES account: 14)
-  --unknown POLICY    recipients whose outcome is unknown after a crash: resend (default, same
-                      Message-ID) or skip
-  --new-send          send the article's current text to everyone again, under new Message-IDs,
-                      although a send of it began earlier (which keeps the text it froze)
-  --state DIR         private state folder (default: .kurier, or KURIER_STATE_DIR)
-  --out DIR           where the build writes (default: out)
-  -h, --help          show this help
-
-The list and the message are frozen when a send starts: rows added later get the next article, and
-an edit of the article does not change a send that has begun. The suppression list
-(<state>/suppressed.jsonl: unsubscribed and hard-bounced addresses) always wins over the CSV.
-Exit code 0 when every recipient of this run got the email (or there was nobody to send to), 1 otherwise.`;
-
-const optionsSchema = z.object({
-  subscribers: z.string().min(1).optional(),
-  strict: z.boolean().default(false),
-  'dry-run': z.boolean().default(false),
-  to: z.string().optional(),
-  connections: z.coerce.number().int().min(1).max(100).default(5),
-  rate: z.coerce.number().positive().max(100_000).optional(),
-  unknown: z.enum(['resend', 'skip']).default('resend'),
-  'new-send': z.boolean().default(false),
-});
-
-type PublishOptions = z.output<typeof optionsSchema>;
+export type PublishOptions = OptionsOf<typeof options>;
 
 /** What tests replace: retry delays, the clock of the rate limit, the jitter, the lock nonce. */
 export type PublishDeps = Pick<SendDeps, 'retry' | 'clock' | 'random' | 'nonce'>;
@@ -77,15 +79,6 @@ export const defaultPublishDeps: PublishDeps = {
 };
 
 const number = new Intl.NumberFormat('en-US');
-
-function parseOptions(values: OptionValues): PublishOptions {
-  const parsed = optionsSchema.safeParse(values);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new KurierError('USAGE', `--${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}.`);
-  }
-  return parsed.data;
-}
 
 function printSummary(io: Io, summary: DeliverySummary, verb: string): void {
   io.out(
@@ -103,12 +96,11 @@ function printSummary(io: Io, summary: DeliverySummary, verb: string): void {
 }
 
 export async function runPublish(
-  values: OptionValues,
+  options: PublishOptions,
   positionals: readonly string[],
   context: RunContext,
   deps: PublishDeps = defaultPublishDeps,
 ): Promise<number> {
-  const options = parseOptions(values);
   if (positionals.length > 1) throw new KurierError('USAGE', 'give at most one slug: kurier publish [slug].');
   const { io, root, paths } = context;
   const sendEnv = await readSendEnv(root, context.env);
@@ -199,22 +191,25 @@ export async function runPublish(
   }
 }
 
-export const publishCommand: Command = {
+export const publishCommand = defineCommand({
   name: 'publish',
   summary: 'Send the newest article (or <slug>) as a newsletter to every subscriber who has not had it',
-  help: HELP,
-  options: {
-    subscribers: { type: 'string' },
-    strict: { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    to: { type: 'string' },
-    connections: { type: 'string' },
-    rate: { type: 'string' },
-    unknown: { type: 'string' },
-    'new-send': { type: 'boolean' },
-    state: { type: 'string' },
-    out: { type: 'string' },
-  },
+  usage: 'kurier publish [slug] [options]',
+  about: `Builds the publication, then sends the newsletter of the newest article (or of <slug>) to every
+subscriber who has not received it yet. Safe to run again at any time: after a crash, Ctrl-C or a
+stop by the server it continues where it left off, and nobody gets the email twice.
+
+Where it sends:
+  SMTP_URL set        over SMTP (smtp://user:pass@host:587 or smtps://…:465); needs KURIER_SECRET
+  SMTP_URL not set    writes every message as an .eml file into <state>/outbox/<slug>/
+Variables come from the environment or a .env file in the project root (the environment wins):
+  SMTP_URL, KURIER_SECRET (signs unsubscribe links), DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE,
+  DKIM_SELECTOR, DKIM_DOMAIN (optional DKIM signing), KURIER_STATE_DIR.`,
+  footer: `The list and the message are frozen when a send starts: rows added later get the next article, and
+an edit of the article does not change a send that has begun. The suppression list
+(<state>/suppressed.jsonl: unsubscribed and hard-bounced addresses) always wins over the CSV.
+Exit code 0 when every recipient of this run got the email (or there was nobody to send to), 1 otherwise.`,
+  options,
   allowPositionals: true,
   run: (values, positionals, context) => runPublish(values, positionals, context),
-};
+});

@@ -7,7 +7,7 @@ import { readJournal } from '../send/journal.ts';
 import { readLockState } from '../send/lock.ts';
 import { planResume } from '../send/plan.ts';
 import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
-import type { Command } from './command.ts';
+import { defineCommand, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -43,19 +43,14 @@ async function printSend(io: Io, dir: string, meta: SendMeta): Promise<void> {
     io.out(`  ${number.format(open)} to go: run kurier publish ${meta.slug}`);
 }
 
-export const statusCommand: Command = {
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Show how far the newsletter sends got (from the send journal)',
-  help: `Usage: kurier status [slug] [--state DIR]
-
-Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
+  usage: 'kurier status [slug] [--state DIR]',
+  about: `Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
 deferred, unknown (the run stopped while their message was on the way), skipped and pending,
-and whether a send is running. Reads only the private state folder; sends nothing.
-
-Options:
-  --state DIR   private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help    show this help`,
-  options: { state: { type: 'string' } },
+and whether a send is running. Reads only the private state folder; sends nothing.`,
+  options: { state: stateOption },
   allowPositionals: true,
   async run(_values, positionals, context) {
     if (positionals.length > 1)
@@ -73,4 +68,4 @@ Options:
     for (const send of sends) await printSend(context.io, send.dir, send.meta);
     return 0;
   },
-};
+});
