@@ -1,20 +1,22 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { buildAndPickArticle } from '../build/pick.ts';
-import type { Io, RunContext } from '../context.ts';
+import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import type { DeliverySummary } from '../send/deliver.ts';
 import { readSendEnv } from '../send/env.ts';
 import { frozenMessageOf } from '../send/message.ts';
 import { createDryRunTransport, createOutboxTransport, outboxDirectory } from '../send/outbox.ts';
-import { DEFAULT_RETRY } from '../send/plan.ts';
-import { formatDuration } from '../send/progress.ts';
-import { systemClock } from '../send/rate.ts';
-import { type SendDeps, type SendMode, sendNewsletter, sendTestCopy } from '../send/service.ts';
+import { printSummary } from '../send/report.ts';
+import {
+  defaultSendDeps,
+  type SendDeps,
+  type SendMode,
+  sendNewsletter,
+  sendTestCopy,
+} from '../send/service.ts';
 import { checkDkimKey, createSmtpTransport, haltError, heloName } from '../send/transport.ts';
 import {
   defineCommand,
@@ -71,29 +73,9 @@ export type PublishOptions = OptionsOf<typeof options>;
 /** What tests replace: retry delays, the clock of the rate limit, the jitter, the lock nonce. */
 export type PublishDeps = Pick<SendDeps, 'retry' | 'clock' | 'random' | 'nonce'>;
 
-export const defaultPublishDeps: PublishDeps = {
-  retry: DEFAULT_RETRY,
-  clock: systemClock,
-  random: Math.random,
-  nonce: randomUUID,
-};
+export const defaultPublishDeps: PublishDeps = defaultSendDeps;
 
 const number = new Intl.NumberFormat('en-US');
-
-function printSummary(io: Io, summary: DeliverySummary, verb: string): void {
-  io.out(
-    `${verb} ${number.format(summary.sent)}, rejected ${number.format(summary.rejected)}, deferred ${number.format(summary.deferred)}, ` +
-      `skipped ${number.format(summary.skipped)}${summary.notAttempted > 0 ? `, not reached ${number.format(summary.notAttempted)}` : ''}` +
-      ` in ${formatDuration(summary.elapsedMs)}.`,
-  );
-  for (const rejection of summary.rejections) io.err(`  rejected ${rejection.email}: ${rejection.response}`);
-  if (summary.rejected > summary.rejections.length) {
-    io.err(`  … and ${number.format(summary.rejected - summary.rejections.length)} more (kurier status)`);
-  }
-  if (summary.hardBounces > 0) {
-    io.out(`${number.format(summary.hardBounces)} address(es) do not exist and joined the suppression list.`);
-  }
-}
 
 export async function runPublish(
   options: PublishOptions,

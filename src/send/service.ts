@@ -1,6 +1,7 @@
 // The send service: lock → verify → suppression → list → check one copy → commit → replay → plan → journal
 // → deliver → report. Every check runs before the first message leaves; a run can stop anywhere and resume.
 
+import { randomUUID } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Io } from '../context.ts';
@@ -20,9 +21,9 @@ import {
   sameMessage,
   writeFrozenMessage,
 } from './message.ts';
-import { planResume, type RetryPolicy, type SendPlan, type UnknownPolicy } from './plan.ts';
+import { DEFAULT_RETRY, planResume, type RetryPolicy, type SendPlan, type UnknownPolicy } from './plan.ts';
 import { createProgressReporter } from './progress.ts';
-import type { Clock } from './rate.ts';
+import { type Clock, systemClock } from './rate.ts';
 import {
   JOURNAL_FILE,
   LOCK_FILE,
@@ -77,6 +78,13 @@ export type SendReport =
       readonly plan: SendPlan;
       readonly summary: DeliverySummary;
     };
+
+export const defaultSendDeps: Pick<SendDeps, 'retry' | 'clock' | 'random' | 'nonce'> = {
+  retry: DEFAULT_RETRY,
+  clock: systemClock,
+  random: Math.random,
+  nonce: randomUUID,
+};
 
 const number = new Intl.NumberFormat('en-US');
 const PROBLEMS_SHOWN = 20;
