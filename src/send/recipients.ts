@@ -194,7 +194,7 @@ async function dropLateInactive(draft: AtomicFile, keys: ReadonlySet<string>): P
   await rename(draft.file, source);
   const filtered = await AtomicFile.create(draft.file);
   for await (const line of readLines(source)) {
-    const recipient = recipientSchema.parse(JSON.parse(line.text));
+    const recipient = parseRecipient(line.text, source, line.number);
     if (!keys.has(recipient.email.toLowerCase())) await filtered.write(`${line.text}\n`);
   }
   await rm(source, { force: true });
@@ -206,21 +206,22 @@ export async function* readRecipients(dir: string): AsyncGenerator<IndexedRecipi
   const file = path.join(dir, RECIPIENTS_FILE);
   let index = 0;
   for await (const line of readLines(file)) {
-    let recipient: Recipient;
-    try {
-      recipient = recipientSchema.parse(JSON.parse(line.text));
-    } catch (error) {
-      throw new KurierError(
-        'JOURNAL_INVALID',
-        'the frozen recipient list is damaged; restore it from a backup.',
-        {
-          file,
-          line: line.number,
-          cause: error,
-        },
-      );
-    }
-    yield { index, recipient };
+    yield { index, recipient: parseRecipient(line.text, file, line.number) };
     index += 1;
   }
+}
+
+function parseRecipient(text: string, file: string, line: number): Recipient {
+  const recipient = parseJsonLine(recipientSchema, text);
+  if (recipient === undefined) {
+    throw new KurierError(
+      'JOURNAL_INVALID',
+      'the frozen recipient list is damaged; restore it from a backup.',
+      {
+        file,
+        line,
+      },
+    );
+  }
+  return recipient;
 }
