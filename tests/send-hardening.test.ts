@@ -279,6 +279,11 @@ describe('defect 5: a send is frozen', () => {
       expect(message.text).toContain('NEUER TEXT');
       expect(message.messageId).not.toBe(messageIdOf(ARTICLE_ID, toOf(message), 'kurier.example'));
     }
+    // The flag left in a script sends nobody the same text twice.
+    const repeated = await publish({ 'new-send': true });
+    expect(repeated.code).toBe(0);
+    expect(repeated.out).toContain('already has the current text');
+    expect(server.received).toHaveLength(12);
   });
 });
 

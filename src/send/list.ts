@@ -16,6 +16,8 @@ import {
 } from './recipients.ts';
 
 export interface ListSource {
+  /** Freeze the subscriber list even when a send of the article began earlier (a rehearsed --new-send). */
+  readonly fresh?: boolean;
   readonly subscribersFile: string;
   /** How the file is named in messages (relative to the project root). */
   readonly displayName: string;
@@ -54,7 +56,7 @@ async function exists(file: string): Promise<boolean> {
 
 /** The list of the send: the frozen one when the send has begun, else the subscriber list frozen now. */
 export async function openList(sendDir: string, source: ListSource): Promise<OpenList> {
-  const meta = await readSendMeta(sendDir);
+  const meta = source.fresh === true ? undefined : await readSendMeta(sendDir);
   if (meta !== undefined) return { kind: 'frozen', dir: sendDir, meta };
   const journalFile = path.join(sendDir, JOURNAL_FILE);
   if (!source.rehearsal && (await exists(journalFile))) {

@@ -117,8 +117,10 @@ async function runSend(input: SendInput, deps: SendDeps): Promise<SendReport> {
     // The login first: it is quick, and a million-row list is not.
     const info = await deps.transport.verify();
     const suppressed = await readSuppression(input.stateDir);
-    const edition = recording && input.newSend ? await archiveSend(sendDir, io) : 0;
+    const edition = recording && input.newSend ? await archiveSend(sendDir, input.message, io) : 0;
     list = await openList(sendDir, {
+      // A rehearsal of --new-send rehearses the new send, not the one that began earlier.
+      fresh: !recording && input.newSend,
       subscribersFile: input.subscribersFile,
       displayName: input.displayName,
       strict: input.strict,
@@ -268,13 +270,21 @@ async function openFrozenMessage(
 }
 
 /**
- * `--new-send`: the finished or stopped send of this article moves aside (kurier status still shows it),
- * and the next edition starts with a fresh list and new Message-IDs.
+ * `--new-send`: the send of this article moves aside (kurier status still shows it), and the next edition
+ * starts with a fresh list and new Message-IDs. A send that already has the current text is continued
+ * instead, so that the flag left in a script does not mail everyone on every run.
  */
-async function archiveSend(sendDir: string, io: Io): Promise<number> {
+async function archiveSend(sendDir: string, current: FrozenMessage, io: Io): Promise<number> {
   const meta = await readSendMeta(sendDir);
   if (meta === undefined) return 0;
-  const edition = ((await readFrozenMessage(sendDir))?.edition ?? 0) + 1;
+  const frozen = await readFrozenMessage(sendDir);
+  if (frozen !== undefined && sameMessage(frozen, current)) {
+    io.out(
+      `The send of "${meta.slug}" started ${meta.frozenAt} already has the current text: continuing it.`,
+    );
+    return frozen.edition;
+  }
+  const edition = (frozen?.edition ?? 0) + 1;
   const archive = `${sendDir}.${edition - 1}`;
   await mkdir(archive, { recursive: true });
   for (const name of [RECIPIENTS_FILE, JOURNAL_FILE, MESSAGE_FILE, META_FILE]) {
