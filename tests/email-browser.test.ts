@@ -17,6 +17,7 @@ import {
   VIEWPORT_WIDTHS,
 } from './support/chromium.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
+import { lacks } from './support/requirements.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const SAMPLE = 'content/posts/bochum-leben-nach-der-industrie.md';
@@ -57,15 +58,16 @@ const emails = {
 // as the Email Markup Consortium recommends; a <main> inside webmail would nest landmarks.
 const EMAIL_SKIPS = ['landmark-one-main', 'region'];
 
+const noChromium = lacks('chromium');
 let browser: Browser;
 beforeAll(async () => {
-  browser = await launchChromium();
+  if (!noChromium) browser = await launchChromium();
 });
 afterAll(async () => {
-  await browser.close();
+  await browser?.close();
 });
 
-describe.each(Object.entries(emails))('%s in headless Chromium', (_name, html) => {
+describe.skipIf(noChromium).each(Object.entries(emails))('%s in headless Chromium', (_name, html) => {
   it.each(VIEWPORT_WIDTHS)('fits %i px without horizontal scrolling, images inside', async (width) => {
     const page = await openHtml(browser, html, { width });
     const layout = await measureLayout(page);
@@ -84,7 +86,7 @@ describe.each(Object.entries(emails))('%s in headless Chromium', (_name, html) =
   });
 });
 
-describe('dark mode', () => {
+describe.skipIf(noChromium)('dark mode', () => {
   it('switches the page and card to dark backgrounds with light text', async () => {
     const read = async (colorScheme: 'light' | 'dark') => {
       const page = await openHtml(browser, emails.sample, { width: 600, colorScheme });

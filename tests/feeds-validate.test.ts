@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Article, Site } from '../src/model.ts';
 import { renderFeeds } from '../src/render/feeds.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
+import { lacks } from './support/requirements.ts';
 import {
   checkAtomSchematron,
   checkWellFormed,
@@ -21,6 +22,8 @@ import {
   validateAtomWithJing,
   type XmlElement,
 } from './support/validators.ts';
+
+const checkers = lacks('jing', 'xmllint', 'feedparser', 'schemas');
 
 // The W3C validator's own patterns (feedvalidator/validators.py: rfc3339, rfc2822_re, rfc2396_full, tag_re).
 const RFC3339 = /^\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*)?(Z|([+-]\d\d:\d\d))$/;
@@ -126,7 +129,7 @@ function olderArticle(): Article {
   });
 }
 
-describe('a German article in all three feeds', () => {
+describe.skipIf(checkers)('a German article in all three feeds', () => {
   it('passes jing (RFC 4287 schema) and the Schematron rules', () => {
     const files = writeFeeds(makeSite(), [germanArticle(), olderArticle()]);
     const jing = validateAtomWithJing(files.atom);
@@ -180,7 +183,7 @@ describe('a German article in all three feeds', () => {
   });
 });
 
-describe('the W3C Feed Validation Service rules, restated', () => {
+describe.skipIf(checkers)('the W3C Feed Validation Service rules, restated', () => {
   it('Atom: self link, xml:lang, full-URI ids, RFC 3339 dates, authors, absolute URLs everywhere', () => {
     const site = makeSite();
     const articles = [germanArticle(), olderArticle()];
@@ -369,7 +372,7 @@ const hostileCases: readonly HostileCase[] = [
   { name: 'an empty body and an empty lead', article: { html: '', summary: '', summaryHtml: '' } },
 ];
 
-describe('hostile content still gives well-formed XML and valid JSON', () => {
+describe.skipIf(checkers)('hostile content still gives well-formed XML and valid JSON', () => {
   it.each(hostileCases)('$name', ({ article: overrides, expected }) => {
     const article = makeArticle(overrides);
     const title = expected?.title ?? article.title;

@@ -12,6 +12,7 @@ import {
   VIEWPORT_WIDTHS,
 } from './support/chromium.ts';
 import { makeProject, runCli } from './support/project.ts';
+import { lacks } from './support/requirements.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,7 +38,7 @@ function serve(outDir: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-describe('the web pages in real Chromium', () => {
+describe.skipIf(lacks('chromium'))('the web pages in real Chromium', () => {
   let root: string;
   let server: Server;
   let browser: Browser;
