@@ -318,6 +318,15 @@ describe('defect 9 and the secret: the environment, checked with the fix in the 
     const error = await readSendEnv(root, { SMTP_URL: 'smtp://user:50%off@127.0.0.1:2525' }).catch((e) => e);
     expect(error).toMatchObject({ code: 'ENV_INVALID' });
     expect(String(error.message)).toContain('encodeURIComponent');
+    for (const raw of [
+      'smtp://user:pa#ss@127.0.0.1:2525',
+      'smtp://user:pa?ss@127.0.0.1:2525',
+      'smtp://user:a/b@127.0.0.1',
+    ]) {
+      const cut = await readSendEnv(root, { SMTP_URL: raw }).catch((e) => e);
+      expect(cut, raw).toMatchObject({ code: 'ENV_INVALID' });
+      expect(String(cut.message)).toContain('encodeURIComponent');
+    }
     const ok = await readSendEnv(root, {
       SMTP_URL: `smtp://user:${encodeURIComponent('50%off')}@127.0.0.1:2525`,
     });

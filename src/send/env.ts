@@ -46,6 +46,15 @@ function parseSmtpUrl(text: string, context: z.RefinementCtx): SmtpServer | type
     });
     return z.NEVER;
   }
+  // A raw "#", "?" or "/" in the password ends the URL's authority early: the rest becomes a path, query
+  // or fragment, and the login silently lacks it.
+  if (url.hash !== '' || url.search !== '' || (url.pathname !== '' && url.pathname !== '/')) {
+    context.addIssue({
+      code: 'custom',
+      message: `SMTP_URL has a path, "?" or "#" after the host, which is what a raw "/", "?" or "#" in the password makes of it; ${PERCENT_ADVICE}`,
+    });
+    return z.NEVER;
+  }
   const user = url.username === '' ? undefined : decodePart(url.username, 'user', context);
   const pass = url.username === '' ? undefined : decodePart(url.password, 'password', context);
   if (url.username !== '' && (user === undefined || pass === undefined)) return z.NEVER;
