@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'STATE_UNWRITABLE'
   | 'SUPPRESSION_INVALID'
   | 'SMTP_MESSAGE_REFUSED'
+  | 'WRITE_FAILED'
+  | 'PATH_TOO_LONG'
+  | 'PORT_IN_USE'
   | 'USAGE';
 
 export interface ErrorPlace {

@@ -82,10 +82,10 @@ export interface Article {
   readonly summaryHtml: string;
   /** The body rendered as HTML, every relative URL made absolute, headings with ids. */
   readonly html: string;
-  /** The body's Markdown source, for renderers that need structure (plain-text email). */
-  readonly markdown: string;
   /** Where the article came from, relative to the project root, for error messages. */
   readonly sourcePath: string;
+  /** What the parser changed and the writer should hear about (a slug cut to length), for the build's output. */
+  readonly warnings?: readonly string[] | undefined;
   /** Lines of the id and slug (or title) in the source, for duplicate errors. */
   readonly sourceLines?: { readonly id: number; readonly slug: number } | undefined;
 }

@@ -201,23 +201,31 @@ function decodeEntities(html: string): string {
 }
 
 describe('out/ after a change', () => {
-  it('rewrites only what changed, removes what is no longer built, and copies static/', async () => {
+  it('rewrites only what changed, removes what it built before and no longer builds, and copies static/', async () => {
     const root = await project();
+    const extra = path.join(root, 'content', 'posts', 'zweiter.md');
+    await writeFile(
+      extra,
+      '---\nid: tag:kurier.example,2026:zweiter\ntitle: Zweiter\ndate: 2026-11-20\nsummary: Kurz.\n---\nText.\n',
+    );
     expect((await runCli(root, ['build'])).code).toBe(0);
-    await writeFile(path.join(root, 'out', 'verwaist.html'), 'stale');
+    expect((await readTree(path.join(root, 'out'))).has('zweiter/index.html')).toBe(true);
+    await rm(extra);
     await mkdir(path.join(root, 'static', 'bilder'), { recursive: true });
     await writeFile(
       path.join(root, 'static', 'bilder', 'zeche.svg'),
       '<svg xmlns="http://www.w3.org/2000/svg"/>',
     );
     const second = await runCli(root, ['build']);
+    expect(second.err).toEqual([]);
     expect(second.out.at(-1)).toContain('10 files');
-    expect(second.out.at(-1)).toContain('(1 written, 9 unchanged)');
-    expect(second.out[0]).toBe('  out/bilder/zeche.svg  (41 B)');
+    expect(second.out.at(-1)).toContain('(5 written, 5 unchanged)');
+    expect(second.out).toContain('  out/bilder/zeche.svg  (41 B)');
     const tree = await readTree(path.join(root, 'out'));
-    expect(tree.has('verwaist.html')).toBe(false);
+    expect([...tree.keys()].filter((name) => name.startsWith('zweiter'))).toEqual([]);
+    expect(await readdir(path.join(root, 'out'))).not.toContain('zweiter');
     expect(tree.get('bilder/zeche.svg')?.toString()).toContain('<svg');
-    expect([...(await readdir(path.join(root, 'out')))].filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect([...tree.keys()].filter((name) => name.includes('.kurier-'))).toEqual([]);
   });
 
   it('refuses a static file that would replace a page', async () => {

@@ -52,6 +52,32 @@ describe('kurier new', () => {
     expect(again.code).toBe(1);
     expect(again.err.join('\n')).toContain('DUPLICATE_SLUG');
   });
+
+  it('gives a title without Latin letters the date as its slug, then the date with a counter, never ".md"', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    const first = await runCli(root, ['new', '日本語']);
+    expect([first.code, first.out, first.err]).toEqual([
+      0,
+      ['Created content/posts/2026-11-26.md (draft). Write the summary and text, then remove "draft: true".'],
+      [
+        'note: The title has no letters a URL can use (a–z, 0–9; ä → ae), so the slug is the date. Use --slug to choose a readable one.',
+      ],
+    ]);
+    expect((await runCli(root, ['new', 'Привет'])).out[0]).toMatch(
+      /^Created content\/posts\/2026-11-26-2\.md /,
+    );
+    const text = await readFile(path.join(root, 'content', 'posts', '2026-11-26.md'), 'utf8');
+    expect(text).toContain('id: tag:kurier.example,2026:2026-11-26\ntitle: "日本語"\nslug: 2026-11-26\n');
+    expect(await runCli(root, ['new', 'Eigener Pfad', '--slug', 'eigen'])).toMatchObject({ code: 0 });
+    expect(await runCli(root, ['new', 'Wort '.repeat(30)])).toMatchObject({ code: 0 });
+    const build = await runCli(root, ['build']);
+    expect([build.code, build.err, build.out.at(-1)]).toEqual([
+      0,
+      [],
+      expect.stringContaining('(4 drafts skipped)'),
+    ]);
+  });
 });
 
 describe('bin/kurier.js, what npm run build runs', () => {

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPageTemplates } from '../src/build/read-templates.ts';
+import { formatError, KurierError } from '../src/error.ts';
 import type { OutputFile } from '../src/model.ts';
-import { renderPages } from '../src/render/pages.ts';
+import { type PageTemplates, renderPages } from '../src/render/pages.ts';
+import { planOpenGraphLocale } from '../src/render/strings.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const templates = await readPageTemplates(path.resolve(import.meta.dirname, '..', 'templates'));
@@ -81,5 +83,56 @@ describe('renderPages', () => {
 
   it('says so when there is nothing published yet', () => {
     expect(pagesOf(site, [], templates).get('index.html')).toContain('Noch keine Artikel.');
+  });
+
+  it('writes og:locale as language_TERRITORY, as Open Graph wants it', () => {
+    expect(pages.get('index.html')).toContain('<meta property="og:locale" content="de_DE">');
+    expect(pages.get('neu/index.html')).toContain('<meta property="og:locale" content="de_DE">');
+    for (const [language, locale] of [
+      ['en', 'en_US'],
+      ['de-AT', 'de_AT'],
+      ['en-GB', 'en_GB'],
+      ['pt', 'pt_BR'],
+    ]) {
+      expect(planOpenGraphLocale(language ?? ''), language).toBe(locale);
+    }
+  });
+});
+
+describe('errors in page templates', () => {
+  const site = makeSite();
+  const errorOf = (broken: PageTemplates): KurierError => {
+    try {
+      pagesOf(site, [makeArticle()], broken);
+    } catch (error) {
+      if (error instanceof KurierError) return error;
+      throw error;
+    }
+    throw new Error('expected a KurierError');
+  };
+
+  it('name the template file and the line, for syntax and for misspelt fields', () => {
+    const syntax = errorOf({
+      ...templates,
+      article: templates.article.replace('<h1>{{article.title}}</h1>', '<h1>{{article.title}</h1>'),
+    });
+    expect(formatError(syntax)).toMatch(
+      /^templates\/article\.hbs:30 {2}TEMPLATE_INVALID {2}The template does not parse/,
+    );
+    const field = errorOf({ ...templates, index: templates.index.replace('{{title}}</a>', '{{titel}}</a>') });
+    expect([field.file, field.line]).toEqual(['templates/index.hbs', 22]);
+    expect(field.message).toBe(
+      '{{titel}} names a field that does not exist ("titel" is not defined): check its spelling.',
+    );
+  });
+
+  it("name the partial's own file and line", () => {
+    const partials = { ...templates.partials, 'site-footer': `<footer>\n{{site.titel}}\n</footer>` };
+    const error = errorOf({ ...templates, partials });
+    expect([error.code, error.file, error.line]).toEqual([
+      'TEMPLATE_INVALID',
+      'templates/partials/site-footer.hbs',
+      2,
+    ]);
   });
 });

@@ -318,7 +318,9 @@ describe('kurier publish', () => {
     expect([...copies.keys()].sort()).toEqual([...everyone].sort());
     // Any reader who got two copies got the same Message-ID twice: one message to their client.
     for (const ids of copies.values()) expect(ids.size).toBe(1);
-    expect(server.received.length - 150).toBeLessThanOrEqual(5);
+    // At most the messages in hand at the kill: two per connection (one on the wire, one journaled next),
+    // any of which may have arrived before its "sent" record reached the disk.
+    expect(server.received.length - 150).toBeLessThanOrEqual(10);
   });
 
   it('stops cleanly on SIGTERM (what is in flight finishes, exit 1) and the next run sends the rest once', async () => {

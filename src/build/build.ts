@@ -4,8 +4,8 @@ import path from 'node:path';
 import { type Content, parseContentInParallel } from '../content/content.ts';
 import { type ParseWorker, startParseWorkers } from '../content/parse-parallel.ts';
 import { readContentSources } from '../content/read-content.ts';
-import type { CompiledEmail } from '../email/compile.ts';
 import { compileEmail, EMAIL_COMPILER } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import { readEmailTemplates } from '../email/read-templates.ts';
 import { renderWebVersion } from '../email/web.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
@@ -14,7 +14,7 @@ import { renderPages } from '../render/pages.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
-import { checkOutDir, type WrittenFile, writeOut } from './write-out.ts';
+import { checkOutDir, type Disk, type WrittenFile, writeOut } from './write-out.ts';
 
 export interface BuildOptions {
   /** The project: content/ and templates/ below it. */
@@ -22,6 +22,8 @@ export interface BuildOptions {
   readonly outDir: string;
   /** Private state (never published); the email cache lives in its cache/ folder. */
   readonly stateDir: string;
+  /** The file system out/ is written through; tests pass the real one with a fault injected. */
+  readonly disk?: Disk;
 }
 
 export interface BuiltEmail {
@@ -108,13 +110,21 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
     ...encoded(emailFiles(emails)),
   ];
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
-  const written = writeOut(options.outDir, planOutput(rendered, staticFiles));
+  const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');
+  const written = writeOut(options.outDir, planOutput(rendered, staticFiles), {
+    outName,
+    manifestFile: path.join(options.stateDir, 'written', `${encodeURIComponent(outName)}.json`),
+    ...(options.disk === undefined ? {} : { disk: options.disk }),
+  });
   return {
     site,
     articles,
     drafts: content.drafts.length,
     written,
     emails,
-    warnings: emails.flatMap(({ email }) => email.warnings),
+    warnings: [
+      ...[...articles, ...content.drafts].flatMap((article) => article.warnings ?? []),
+      ...emails.flatMap(({ email }) => email.warnings),
+    ],
   };
 }

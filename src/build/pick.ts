@@ -1,7 +1,8 @@
 // The article a send is about: built with the rest, picked by slug (or the newest), its email compiled.
 
 import path from 'node:path';
-import { type CompiledEmail, compileEmail } from '../email/compile.ts';
+import { compileEmail } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import { readEmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
 import type { Article } from '../model.ts';

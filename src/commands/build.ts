@@ -14,9 +14,11 @@ export const buildCommand = defineCommand({
   <slug>/email.html, email.txt      the newsletter's web version, for the newest articles
 
 Files from static/ (images, favicon, …) are copied as they are. Nothing is written until everything
-has been built, so a build that fails leaves out/ as it was; then each changed file is replaced
-atomically, unchanged files are left alone, and files no longer built are removed.
-Compiled emails are cached in the private state folder (.kurier/ by default), never in out/.`,
+has been built and every path checked; then out/ changes as one transaction: pages first, index and
+feeds last, unchanged files left alone, and any failure (a full disk too) undone, so a build that
+fails leaves out/ as it was. Only files an earlier build wrote are removed: a folder holding other
+files, or a symbolic link, is refused. The list of written files and the compiled emails are kept
+in the private state folder (.kurier/ by default), never in out/.`,
   options: { out: outOption('where to write (default: out)'), state: stateOption },
   allowPositionals: false,
   async run(_values, _positionals, context) {

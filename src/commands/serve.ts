@@ -1,7 +1,7 @@
 // `kurier serve`: builds, serves out/ on 127.0.0.1 and rebuilds whenever content/, templates/ or static/ change.
 
 import { watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -27,7 +27,10 @@ const TYPES: Readonly<Record<string, string>> = {
   '.ico': 'image/x-icon',
 };
 
-/** The file below `outDir` a URL path names, as a static host serves it ("slug/" → slug/index.html). */
+/**
+ * The file below `outDir` a URL path names, as a static host serves it ("slug/" → slug/index.html). No
+ * symbolic link below out/ is followed: a link to /etc would otherwise serve the whole folder.
+ */
 async function resolveFile(outDir: string, urlPath: string): Promise<string | undefined> {
   let decoded: string;
   try {
@@ -37,14 +40,26 @@ async function resolveFile(outDir: string, urlPath: string): Promise<string | un
   }
   const file = path.resolve(outDir, `.${path.posix.normalize(decoded)}`);
   if (file !== outDir && !file.startsWith(`${outDir}${path.sep}`)) return undefined;
-  const info = await stat(file).catch(() => undefined);
-  if (info?.isFile()) return file;
+  const [real, realOut] = await Promise.all([
+    realpath(file).catch(() => undefined),
+    realpath(outDir).catch(() => undefined),
+  ]);
+  if (real === undefined || realOut === undefined) return undefined;
+  if (path.relative(realOut, real) !== path.relative(outDir, file)) return undefined;
+  const info = await lstat(real).catch(() => undefined);
+  if (info?.isFile()) return real;
   if (info?.isDirectory()) return resolveFile(outDir, `${decoded.replace(/\/?$/, '/')}index.html`);
   return undefined;
 }
 
 function startServer(outDir: string, port: number): Promise<Server> {
   const server = createServer((request, response) => {
+    // A preview of static files: nothing to post, put or delete (RFC 9110 §15.5.6: 405 names what is allowed).
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      response.end('Method not allowed: kurier serve only answers GET and HEAD.\n');
+      return;
+    }
     const urlPath = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     resolveFile(outDir, urlPath)
       .then(async (file) => {
@@ -56,9 +71,10 @@ function startServer(outDir: string, port: number): Promise<Server> {
         const body = await readFile(file);
         response.writeHead(200, {
           'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+          'content-length': body.byteLength,
           'cache-control': 'no-store',
         });
-        response.end(body);
+        response.end(request.method === 'HEAD' ? undefined : body);
       })
       .catch((error: unknown) => {
         response.writeHead(500);
@@ -66,7 +82,23 @@ function startServer(outDir: string, port: number): Promise<Server> {
       });
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new KurierError(
+              'PORT_IN_USE',
+              `port ${port} on 127.0.0.1 is in use (another kurier serve?): stop that program or choose another port with --port N (0 picks a free one).`,
+              { cause: error },
+            )
+          : error.code === 'EACCES'
+            ? new KurierError(
+                'USAGE',
+                `port ${port} needs administrator rights: choose a port above 1023 with --port N.`,
+                { cause: error },
+              )
+            : error,
+      );
+    });
     // Loopback only: a preview of unpublished work is nobody else's business.
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
@@ -117,8 +149,14 @@ changes. A build that fails is reported and the last good out/ stays served. Ctr
   allowPositionals: false,
   async run({ port }, _positionals, context) {
     const { paths } = context;
-    await rebuild(context, paths);
+    // The port first: when it is taken, say so before a build that would only be thrown away.
     const server = await startServer(paths.outDir, port);
+    try {
+      await rebuild(context, paths);
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
     context.io.out(
       `Serving ${path.relative(context.root, paths.outDir) || '.'}/ at http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     );

@@ -4,7 +4,8 @@ import type { Person, Site } from '../model.ts';
 import { z } from '../schema.ts';
 import { isTimeZone } from './dates.ts';
 import { absoluteUrl } from './markdown.ts';
-import { languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
+import { imageSource, languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
+import { normalizeText } from './text.ts';
 import { parseYaml } from './yaml.ts';
 
 export const SETTINGS_FILE = 'content/site.yaml';
@@ -16,7 +17,18 @@ const TAG_AUTHORITY =
 const settingsSchema = z.strictObject({
   title: z.string().trim().min(1, 'the publication needs a title'),
   subtitle: z.string().trim().min(1).optional(),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'expected the absolute http(s) URL where out/ is served' }),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'expected the absolute http(s) URL where out/ is served' })
+    // Every public link starts with baseUrl: a password in it would be published, and a query or fragment
+    // cannot be the base of page URLs (it used to be dropped without a word).
+    .refine((url) => {
+      const parsed = new URL(url);
+      return parsed.username === '' && parsed.password === '';
+    }, 'must not contain a user name or password (user:password@); remove them, every public link starts with baseUrl')
+    .refine(
+      (url) => !url.includes('?') && !url.includes('#'),
+      'must not contain a query (?…) or fragment (#…): give the folder out/ is served from, like https://kurier.example/',
+    ),
   language: languageSchema,
   timeZone: z
     .string()
@@ -27,8 +39,8 @@ const settingsSchema = z.strictObject({
     .string()
     .regex(TAG_AUTHORITY, 'expected a domain you own and a date, like kurier.example,2026 (RFC 4151)'),
   rights: z.string().trim().min(1).optional(),
-  icon: z.string().trim().min(1).optional(),
-  logo: z.string().trim().min(1).optional(),
+  icon: imageSource.optional(),
+  logo: imageSource.optional(),
   feed: z.strictObject({ entries: z.int().min(1).max(10_000).default(20) }).default({ entries: 20 }),
   email: z.strictObject({
     from: z.strictObject({ name: z.string().trim().min(1), email: z.email('expected an e-mail address') }),
@@ -59,11 +71,9 @@ export function parsePerson(input: PersonInput): Person {
 }
 
 export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
-  const yaml = parseYaml(source.replace(/^\uFEFF/, ''), file);
+  const yaml = parseYaml(normalizeText(source.replace(/^\uFEFF/, '')), file);
   const settings = parseWithSchema(settingsSchema, yaml, file, 'SETTINGS_INVALID', KNOWN_KEYS);
   const baseUrl = new URL(settings.baseUrl);
-  baseUrl.search = '';
-  baseUrl.hash = '';
   if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
   return {
     title: settings.title,

@@ -1,7 +1,8 @@
 // YAML at the content boundary: settings and front matter become plain data plus a way to find a key's line.
 
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { KurierError } from '../error.ts';
+import { normalizeText } from './text.ts';
 
 export interface ParsedYaml {
   readonly data: unknown;
@@ -28,11 +29,12 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
     throw new KurierError(
       'YAML_INVALID',
       `the YAML is broken: ${message}. Check indentation and quote values that contain ": " or start with a special character.`,
-      { file, line: toFileLine(error.pos[0]), cause: error },
+      { file, line: toFileLine(errorOffset(source, error.code, error.pos[0])), cause: error },
     );
   }
   return {
-    data: document.toJS({ maxAliasCount: 100 }),
+    // Escapes such as "\x01" in a quoted value make control characters the source text did not contain.
+    data: normalizeValues(document.toJS({ maxAliasCount: 100 })),
     lineOf(path) {
       for (let depth = path.length; depth > 0; depth--) {
         const parentPath = path.slice(0, depth - 1);
@@ -53,4 +55,29 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
       return firstLine;
     },
   };
+}
+
+/**
+ * The parser reports a missing closing quote where the text ends, lines after the mistake; the writer needs
+ * the line where the quoted value opens: the last quoted scalar that starts before the reported position.
+ */
+function errorOffset(source: string, code: string, reported: number): number {
+  if (code !== 'MISSING_CHAR') return reported;
+  let offset = 0;
+  let opening: number | undefined;
+  for (const token of new Lexer().lex(source)) {
+    if (offset > reported) break;
+    if (token.startsWith('"') || token.startsWith("'")) opening = offset;
+    offset += token.length;
+  }
+  return opening ?? reported;
+}
+
+function normalizeValues(value: unknown): unknown {
+  if (typeof value === 'string') return normalizeText(value);
+  if (Array.isArray(value)) return value.map(normalizeValues);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, normalizeValues(item)]));
+  }
+  return value;
 }

@@ -6,8 +6,8 @@ import { domainToASCII } from 'node:url';
 import { KurierError } from '../error.ts';
 import type { Site } from '../model.ts';
 import { escapeHtml } from '../render/handlebars.ts';
-import type { CompiledEmail } from './compile.ts';
-import { planReaderValues, type Reader } from './render.ts';
+import type { CompiledEmail, Reader } from './model.ts';
+import { planReaderValues } from './render.ts';
 
 /** What differs per message besides the reader: the send step mints and journals these. */
 export interface MessageHeaders {

@@ -113,3 +113,12 @@ export function formatDate(date: Date, timeZone: string, strings: Strings): stri
   const { day, month, year } = wallClock(date, timeZone);
   return strings.formatDate(day, strings.months[month - 1] ?? '', year);
 }
+
+/**
+ * Open Graph's og:locale is language_TERRITORY (ogp.me: "en_US"): "de-AT" → "de_AT", and a bare "de" gets
+ * the territory CLDR's likely subtags give it ("de_DE", "en_US", "pt_BR"). An unknown language stays as is.
+ */
+export function planOpenGraphLocale(language: string): string {
+  const locale = new Intl.Locale(language).maximize();
+  return locale.region === undefined ? locale.language : `${locale.language}_${locale.region}`;
+}

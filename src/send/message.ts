@@ -4,9 +4,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompiledEmail } from '../email/compile.ts';
 import { prepareMessage, renderMessage } from '../email/mime.ts';
-import { EXTRA_FIELD_PREFIX } from '../email/render.ts';
+import { type CompiledEmail, EXTRA_FIELD_PREFIX } from '../email/model.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { z } from '../schema.ts';

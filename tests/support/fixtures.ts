@@ -46,7 +46,6 @@ export function makeArticle(overrides: Partial<Article> = {}): Article {
     path: `${slug}/`,
     summaryHtml: 'Wo einst Fördertürme standen, entstehen heute Start-ups.',
     html: '<h2 id="der-abschied">Der Abschied</h2>\n<p>Als 2014 das letzte Auto vom Band rollte – ein Einschnitt.</p>\n',
-    markdown: '## Der Abschied\n\nAls 2014 das letzte Auto vom Band rollte – ein Einschnitt.\n',
     sourcePath: `content/posts/${slug}.md`,
     ...overrides,
   };
