@@ -8,34 +8,36 @@ import { parseSite, SETTINGS_FILE } from '../content/settings.ts';
 import { MAX_SLUG, SLUG_PATTERN } from '../content/slug.ts';
 import { normalizeText } from '../content/text.ts';
 import { KurierError } from '../error.ts';
-import type { Command } from './command.ts';
+import { z } from '../schema.ts';
+import { defineCommand } from './command.ts';
 
-export const newCommand: Command = {
+export const newCommand = defineCommand({
   name: 'new',
   summary: 'Start a new article in content/posts/ with its id minted',
-  help: `Usage: kurier new "Title of the article" [--slug SLUG]
-
-Creates content/posts/<slug>.md as a draft (draft: true) with title, date (now, in the
+  usage: 'kurier new "Title of the article" [--slug SLUG]',
+  about: `Creates content/posts/<slug>.md as a draft (draft: true) with title, date (now, in the
 publication's time zone), author and a stable id: tag:<tagAuthority>:<slug>. The id is
-minted once and must never change, even if you later change the title or the slug.
-
-Options:
-  --slug SLUG   the URL slug, at most 200 characters (default: from the title, ä → ae, ß → ss,
-                cut to 80 characters at a word boundary; a title without such letters gets the date)
-  -h, --help    show this help`,
-  options: { slug: { type: 'string' } },
+minted once and must never change, even if you later change the title or the slug.`,
+  options: {
+    slug: {
+      type: 'string',
+      value: 'SLUG',
+      help: `the URL slug, at most ${MAX_SLUG} characters (default: from the title, ä → ae, ß → ss,\ncut to 80 characters at a word boundary; a title without such letters gets the date)`,
+      schema: z
+        .string()
+        .regex(
+          SLUG_PATTERN,
+          `use lowercase letters, digits and single hyphens, at most ${MAX_SLUG} characters`,
+        )
+        .max(MAX_SLUG, `use lowercase letters, digits and single hyphens, at most ${MAX_SLUG} characters`)
+        .optional(),
+    },
+  },
   allowPositionals: true,
-  async run(values, positionals, context) {
+  async run({ slug }, positionals, context) {
     // A title is one line: a pasted line break would otherwise end up inside the quoted YAML value.
     const title = normalizeText(positionals.join(' ')).replace(/\s+/g, ' ').trim();
     if (title === '') throw new KurierError('USAGE', 'give the title: kurier new "Title of the article".');
-    const slug = typeof values.slug === 'string' ? values.slug : undefined;
-    if (slug !== undefined && (!SLUG_PATTERN.test(slug) || slug.length > MAX_SLUG)) {
-      throw new KurierError(
-        'USAGE',
-        `--slug "${slug}": use lowercase letters, digits and single hyphens, at most ${MAX_SLUG} characters.`,
-      );
-    }
     const site = parseSite(await readFile(path.join(context.root, SETTINGS_FILE), 'utf8'), SETTINGS_FILE);
     const now = context.now();
     const { slugs, note } = planNewSlugs(site, title, now, slug);
@@ -68,4 +70,4 @@ Options:
       file: taken,
     });
   },
-};
+});

@@ -6,9 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
+import type { CommandContext, Paths } from '../context.ts';
 import { formatError, KurierError } from '../error.ts';
-import type { Command, CommandContext } from './command.ts';
-import { type Paths, planPaths } from './paths.ts';
+import { z } from '../schema.ts';
+import { defineCommand, outOption, stateOption } from './command.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -123,28 +124,31 @@ async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
   }
 }
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Build, serve out/ on 127.0.0.1 and rebuild on every change',
-  help: `Usage: kurier serve [--port N] [--out DIR] [--state DIR]
-
-Builds the publication, serves out/ at http://127.0.0.1:4000/ (as a static host would: "slug/"
+  usage: 'kurier serve [--port N] [--out DIR] [--state DIR]',
+  about: `Builds the publication, serves out/ at http://127.0.0.1:4000/ (as a static host would: "slug/"
 answers with slug/index.html) and rebuilds whenever a file in content/, templates/ or static/
-changes. A build that fails is reported and the last good out/ stays served. Ctrl-C stops.
-
-Options:
-  --port N       port on 127.0.0.1 (default: 4000; 0 picks a free one)
-  --out DIR      where to build (default: out)
-  --state DIR    private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help     show this help`,
-  options: { port: { type: 'string' }, out: { type: 'string' }, state: { type: 'string' } },
+changes. A build that fails is reported and the last good out/ stays served. Ctrl-C stops.`,
+  options: {
+    port: {
+      type: 'string',
+      value: 'N',
+      help: 'port on 127.0.0.1 (default: 4000; 0 picks a free one)',
+      schema: z.coerce
+        .number({ error: 'give a port number from 0 to 65535' })
+        .int('give a port number from 0 to 65535')
+        .min(0, 'give a port number from 0 to 65535')
+        .max(65_535, 'give a port number from 0 to 65535')
+        .default(4000),
+    },
+    out: outOption('where to build (default: out)'),
+    state: stateOption,
+  },
   allowPositionals: false,
-  async run(values, _positionals, context) {
-    const port = typeof values.port === 'string' ? Number(values.port) : 4000;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new KurierError('USAGE', `--port ${String(values.port)}: give a port number from 0 to 65535.`);
-    }
-    const paths = planPaths(context, values);
+  async run({ port }, _positionals, context) {
+    const { paths } = context;
     // The port first: when it is taken, say so before a build that would only be thrown away.
     const server = await startServer(paths.outDir, port);
     try {
@@ -183,4 +187,4 @@ Options:
     await new Promise((resolve) => server.close(resolve));
     return 0;
   },
-};
+});
