@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FOLDERS, openImapMailbox, parseBounceImapUrl } from '../src/bounces/imap.ts';
 import { type BounceRunReport, runBounces } from '../src/bounces/service.ts';
 import { createBouncesCommand } from '../src/commands/bounces.ts';
-import type { CommandContext } from '../src/commands/command.ts';
+import type { RunContext } from '../src/context.ts';
 import { readBounceFixture, readBounceManifest } from './support/bounce-fixtures.ts';
 import { dovecotAvailable, startDovecot, TestImapClient, type TestImapServer } from './support/dovecot.ts';
 import { createTestLedger } from './support/test-ledger.ts';
@@ -136,8 +136,9 @@ describe.skipIf(!dovecotAvailable)('bounces over IMAP (Dovecot)', () => {
       readSettings: async () => settings,
     });
     const lines: string[] = [];
-    const context = (env: Record<string, string>): CommandContext => ({
+    const context = (env: Record<string, string>): RunContext => ({
       root: dir,
+      paths: { outDir: path.join(dir, 'out'), stateDir: path.join(dir, '.kurier') },
       env,
       io: {
         out: (line) => lines.push(line),

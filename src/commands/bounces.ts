@@ -5,15 +5,15 @@
 import { openImapMailbox, parseBounceImapUrl } from '../bounces/imap.ts';
 import type { BounceLedger, ReaderRef } from '../bounces/ledger.ts';
 import { type BounceRunReport, type BounceRunSettings, runBounces } from '../bounces/service.ts';
+import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { mergeEnv, readEnvFile } from '../send/env.ts';
-import type { Command, CommandContext } from './command.ts';
+import { type Command, defineCommand } from './command.ts';
 
 export interface BouncesDependencies {
   /** The store's ledger, open for this run. */
-  openLedger(context: CommandContext): Promise<BounceLedger & { close(): Promise<void> }>;
+  openLedger(context: RunContext): Promise<BounceLedger & { close(): Promise<void> }>;
   /** Bounce and unsubscribe addresses, VERP keys, and the soft-bounce policy, from the settings. */
-  readSettings(context: CommandContext): Promise<BounceRunSettings>;
+  readSettings(context: RunContext): Promise<BounceRunSettings>;
 }
 
 function describeReader(reader: ReaderRef): string {
@@ -45,24 +45,19 @@ export function renderBounceReport(report: BounceRunReport): string[] {
 }
 
 export function createBouncesCommand(dependencies: BouncesDependencies): Command {
-  return {
+  return defineCommand({
     name: 'bounces',
     summary: 'Read the return mailbox: record bounces, complaints and mailed unsubscribes',
-    help: `Usage: kurier bounces
-
-Reads every message in the mailbox of BOUNCE_IMAP_URL (imaps://user:pass@host/INBOX) and decides it:
+    usage: 'kurier bounces',
+    about: `Reads every message in the mailbox of BOUNCE_IMAP_URL (imaps://user:pass@host/INBOX) and decides it:
 hard bounce (the reader is suppressed), soft bounce (counted; too many within the set days suppress),
 complaint, unsubscribe by mail, automatic reply, or unknown. Each decision is recorded with the
 message's Message-ID before the message is moved to Kurier/Handled or Kurier/Unclassified; nothing
-is deleted. Run it again at any time: what is recorded is not counted twice.
-
-Options:
-  -h, --help    show this help`,
+is deleted. Run it again at any time: what is recorded is not counted twice.`,
     options: {},
     allowPositionals: false,
-    async run(_values, _positionals, context) {
-      const env = mergeEnv(await readEnvFile(context.root), context.env);
-      const url = env.BOUNCE_IMAP_URL?.trim();
+    async run(_options, _positionals, context) {
+      const url = context.env.BOUNCE_IMAP_URL?.trim();
       if (url === undefined || url === '') {
         throw new KurierError(
           'ENV_INVALID',
@@ -85,5 +80,5 @@ Options:
       }
       return 0;
     },
-  };
+  });
 }

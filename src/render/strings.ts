@@ -1,7 +1,7 @@
 // The words Kurier itself writes on pages and in emails, in the publication's language (German, or English
 // as the fallback), and dates as readers see them.
 
-import { wallClock } from '../content/dates.ts';
+import { wallClock } from '../time.ts';
 
 export interface Strings {
   readonly by: string;
