@@ -55,4 +55,3 @@ export function planTitleSlug(title: string): TitleSlug {
   const cut = boundary > 0 ? head.slice(0, boundary) : slug.slice(0, MAX_TITLE_SLUG).replace(/-+$/, '');
   return { slug: cut, cutFrom: slug.length };
 }
-import '../commands/build.ts';
