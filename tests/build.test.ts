@@ -1,3 +1,5 @@
+// `kurier build` end to end on a copy of the sample project: what it writes, determinism, failed builds, the email cache.
+
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -163,9 +165,6 @@ describe('a failed build', () => {
     const after = await readTree(path.join(root, 'out'));
     expect([...after.keys()]).toEqual([...before.keys()]);
     for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
-    expect((await readdir(root)).filter((name) => name.includes('staging') || name.includes('.old'))).toEqual(
-      [],
-    );
   });
 
   it('reports a broken email template from the email thread, with out/ untouched', async () => {

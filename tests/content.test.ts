@@ -1,3 +1,5 @@
+// The content stage as pure functions: slugs, dates, Markdown, front matter, settings, and hostile input at its boundary.
+
 import { describe, expect, it } from 'vitest';
 import { checkUnique, parseArticle } from '../src/content/article.ts';
 import { parseContent } from '../src/content/content.ts';

@@ -1,3 +1,5 @@
+// The newsletter email in real headless Chromium: no horizontal scrolling from 320 to 1024 px, axe-core, dark mode.
+
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

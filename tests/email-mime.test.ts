@@ -1,3 +1,5 @@
+// The MIME message of one reader: headers, multipart/alternative, encodings, byte for byte.
+
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileEmail } from '../src/email/compile.ts';

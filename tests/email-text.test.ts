@@ -1,3 +1,5 @@
+// The plain-text part of the email: wrapping, lists, links as numbered references, the sample's text.
+
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,5 @@
+// compileEmail and renderEmail: the MJML + Handlebars email of an article, its variants, raw HTML and template errors.
+
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,5 @@
+// renderPages as a pure function: the index and article pages from the model, and errors in page templates.
+
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPageTemplates } from '../src/build/read-templates.ts';

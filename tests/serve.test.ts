@@ -1,3 +1,5 @@
+// `kurier serve` as a real process on 127.0.0.1: serving out/, rebuilding on a save, methods and links it refuses.
+
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';

@@ -1,3 +1,5 @@
+// The built pages in real headless Chromium, served over HTTP on 127.0.0.1: layout at every width and axe-core.
+
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,5 @@
+// The writer of out/ against the real file system, with a fault injected at every call: one transaction or nothing.
+
 import * as fs from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
