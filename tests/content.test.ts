@@ -8,7 +8,8 @@ import { absoluteHtmlUrls, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { slugify } from '../src/content/slug.ts';
 import { decodeUtf8 } from '../src/content/text.ts';
-import { formatError, KurierError } from '../src/error.ts';
+import { formatError } from '../src/error.ts';
+import { errorOf } from './support/errors.ts';
 import { makeSite } from './support/fixtures.ts';
 
 const site = makeSite();
@@ -23,16 +24,6 @@ const VALID = [
   'date: 2026-11-26',
   'summary: Ein kurzer Gruß.',
 ].join('\n');
-
-function errorOf(run: () => unknown): KurierError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof KurierError) return error;
-    throw error;
-  }
-  throw new Error('expected a KurierError');
-}
 
 describe('slugify', () => {
   it('transliterates German letters and drops punctuation', () => {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Disk, realDisk, writeOut } from '../src/build/write-out.ts';
-import { KurierError } from '../src/error.ts';
 import type { OutputFile } from '../src/model.ts';
+import { errorOf } from './support/errors.ts';
 import { readTree } from './support/project.ts';
 
 const folders: string[] = [];
@@ -42,16 +42,6 @@ const SECOND: OutputFile[] = [
   { path: 'feed.xml', content: '<feed>a neu</feed>' },
   { path: 'feed.json', content: '{}' },
 ];
-
-function errorOf(run: () => unknown): KurierError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof KurierError) return error;
-    throw error;
-  }
-  throw new Error('expected a KurierError');
-}
 
 async function snapshot(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true }).catch(() => []);
