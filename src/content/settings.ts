@@ -57,13 +57,36 @@ const settingsSchema = z.strictObject({
     }),
     unsubscribeMailto: z.email('expected an e-mail address'),
     sizeBudget: z.int().min(10_000).default(102_000),
+    /** The return mailbox: the envelope sender of every newsletter is its VERP form (bounces+<token>@…). */
+    bounceAddress: z.email('expected an e-mail address').optional(),
+    softBounces: z
+      .strictObject({
+        count: z.int().min(1).max(100).default(3),
+        withinDays: z.int().min(1).max(365).default(30),
+      })
+      .default({ count: 3, withinDays: 30 }),
   }),
+  subscriptions: z
+    .strictObject({
+      url: z.url({
+        protocol: /^https?$/,
+        error: 'expected the public http(s) URL of kurier server, like https://kurier.example/newsletter/',
+      }),
+      privacyUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of the privacy notice' }),
+      consent: z.string().trim().min(1, 'give the consent wording shown with the sign-up form'),
+    })
+    .optional(),
 });
 
 const KNOWN_KEYS = [
   ...Object.keys(settingsSchema.shape),
   'entries',
   ...Object.keys(settingsSchema.shape.email.shape),
+  'count',
+  'withinDays',
+  'url',
+  'privacyUrl',
+  'consent',
 ];
 
 export function parsePerson(input: PersonInput): Person {
@@ -88,6 +111,7 @@ export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
     logo: settings.logo === undefined ? undefined : absoluteUrl(settings.logo, baseUrl.href),
     feedEntries: settings.feed.entries,
     email: { ...settings.email, imprint: settings.email.imprint },
+    subscriptions: settings.subscriptions,
     sourcePath: file,
   };
 }

@@ -23,6 +23,7 @@ export function makeSite(overrides: Partial<Site> = {}): Site {
       unsubscribeUrl: 'https://kurier.example/abmelden',
       unsubscribeMailto: 'abmelden@kurier.example',
       sizeBudget: 102_000,
+      softBounces: { count: 3, withinDays: 30 },
     },
     sourcePath: 'content/site.yaml',
     ...overrides,
