@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
+  | 'STORE_INVALID'
+  | 'STORE_UNAVAILABLE'
   | 'USAGE';
 
 export interface ErrorPlace {
