@@ -29,6 +29,10 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   {
+    name: 'subscribers',
+    load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
+  },
+  {
     name: 'status',
     load: async () => (await import('./commands/status.ts')).statusCommand,
   },
