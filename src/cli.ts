@@ -33,6 +33,10 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
   {
+    name: 'server',
+    load: async () => (await import('./commands/server.ts')).serverCommand,
+  },
+  {
     name: 'status',
     load: async () => (await import('./commands/status.ts')).statusCommand,
   },

@@ -263,7 +263,7 @@ function checkNoMarker(article: Article, data: EmailTemplateData, templates: Ema
   }
 }
 
-async function renderMjml(source: string, file: string): Promise<string> {
+export async function renderMjml(source: string, file: string): Promise<string> {
   // Loaded on first use: MJML takes ~0.4 s to import, and a build whose emails all come from the cache
   // never needs it.
   const { default: mjml2html } = await import('mjml');

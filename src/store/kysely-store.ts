@@ -249,6 +249,16 @@ export class KyselyStore implements Store {
             .execute();
         }
       }
+      const since = new Date(now.getTime() - options.confirmationInterval).toISOString();
+      const recent = await db
+        .selectFrom('confirmations')
+        .select('id')
+        .where('subscriber_id', '=', subscriberId)
+        .where('created_at', '>', since)
+        .where('state', '!=', 'cancelled')
+        .executeTakeFirst();
+      if (recent !== undefined) return { kind: 'throttled', subscriberId };
+      // The consent asked for is the one the mail confirms; a throttled repeat sends no mail and adds none.
       const { evidence } = signUp;
       await db
         .insertInto('consents')
@@ -266,15 +276,6 @@ export class KyselyStore implements Store {
           confirm_user_agent: null,
         })
         .execute();
-      const since = new Date(now.getTime() - options.confirmationInterval).toISOString();
-      const recent = await db
-        .selectFrom('confirmations')
-        .select('id')
-        .where('subscriber_id', '=', subscriberId)
-        .where('created_at', '>', since)
-        .where('state', '!=', 'cancelled')
-        .executeTakeFirst();
-      if (recent !== undefined) return { kind: 'throttled', subscriberId };
       await this.#queueConfirmation(db, subscriberId, now);
       return { kind: 'queued', subscriberId };
     });

@@ -73,8 +73,14 @@ export interface TokenExpectation {
 export function parseToken(ring: KeyRing, token: string, expected: TokenExpectation): TokenCheck {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) return { ok: false, reason: 'malformed' };
   const bytes = Buffer.from(token, 'base64url');
-  if (bytes.length !== TOKEN_BYTES || bytes.readUInt8(0) >> 4 !== VERSION)
+  // Only the canonical spelling: the unused low bits of the last character must not make a second token.
+  if (
+    bytes.length !== TOKEN_BYTES ||
+    bytes.toString('base64url') !== token ||
+    bytes.readUInt8(0) >> 4 !== VERSION
+  ) {
     return { ok: false, reason: 'malformed' };
+  }
   const body = bytes.subarray(0, BODY_BYTES);
   const keyId = body.subarray(1, 1 + KEY_ID_BYTES);
   const key = ring.keys.find((candidate) => candidate.id.equals(keyId));
