@@ -23,7 +23,8 @@ export interface ConfirmationSender {
   readonly leaseMs: number;
 }
 
-const BATCH = 20;
+// Few at a time: each claimed mail must go out within the lease, even over a slow SMTP server.
+const BATCH = 5;
 const MAX_ATTEMPTS = 8;
 
 /** Backoff of a deferred confirmation mail: a minute, doubling, at most an hour. */
