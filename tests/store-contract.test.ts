@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateRecorder } from '../src/store/state-recorder.ts';
 import type { ExportRow, SignUp, Store } from '../src/store/store.ts';
 import { BACKENDS, makeStoreFixture, noticeMissingPostgres, type StoreFixture } from './support/store.ts';
 
@@ -315,6 +316,48 @@ for (const backend of BACKENDS) {
       expect(await store.lockSend(send.id, 'run-3', minutes(6), 60_000)).toBe(true);
     });
 
+    it('commits outcomes that arrive together in one group, each durable when answered', async () => {
+      for (let n = 0; n < 60; n += 1) {
+        await store.importRows(
+          [{ address: `r${n}@example.org`, name: '', fields: {}, status: 'active' }],
+          'x',
+          T0,
+        );
+      }
+      const { send } = await store.createSend({ articleId: 'tag:g', email: {}, frozenAt: T0 });
+      const batch = await store.claimBatch(send.id, { owner: 'run', limit: 60, now: T0 });
+      let commits = 0;
+      const recorder = new StateRecorder(
+        {
+          markStates: (sendId, updates) => {
+            commits += 1;
+            return store.markStates(sendId, updates);
+          },
+        },
+        send.id,
+      );
+      await Promise.all(
+        batch.map((recipient) =>
+          recorder.record({
+            index: recipient.index,
+            state: recipient.index % 10 === 0 ? 'rejected' : 'sent',
+            at: minutes(1),
+            code: recipient.index % 10 === 0 ? 550 : 250,
+            response: `reply ${recipient.index}`,
+          }),
+        ),
+      );
+      expect(commits).toBeLessThan(5);
+      const other = await fixture.open();
+      expect(await other.countStates(send.id)).toMatchObject({ sent: 54, rejected: 6, attempting: 0 });
+      // The last update of a recipient in a group wins.
+      await store.markStates(send.id, [
+        { index: 1, state: 'deferred', at: minutes(2) },
+        { index: 1, state: 'sent', at: minutes(3), response: 'second' },
+      ]);
+      expect((await store.countStates(send.id)).sent).toBe(54);
+    });
+
     it('leaves in-flight messages alone when told to skip them', async () => {
       await activeSubscriber(store, 'a@example.org');
       const { send } = await store.createSend({ articleId: 'tag:k', email: {}, frozenAt: T0 });
@@ -405,7 +448,14 @@ for (const backend of BACKENDS) {
         ['r3@example.org', 'attempting'],
         ['r4@example.org', 'pending'],
       ]);
-      expect(rows[1]).toMatchObject({ name: 'Eins', fields: { city: 'Essen' } });
+      expect(rows[1]).toMatchObject({
+        name: 'Eins',
+        fields: { city: 'Essen' },
+        code: 550,
+        response: '550 5.1.1 unknown',
+        updatedAt: new Date(t + 2),
+      });
+      expect(rows[0]).toMatchObject({ code: null, response: '250 queued as A' });
       // The attempt of the old run has an unknown outcome for every new run.
       expect(await store.recoverInFlight(send?.id ?? 0, 'new-run', 'skip', T0)).toBe(1);
       expect(

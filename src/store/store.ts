@@ -157,6 +157,10 @@ export interface SendRecipient {
   readonly state: RecipientState;
   /** Attempts so far, this claim included. */
   readonly attempts: number;
+  /** The last SMTP reply (or why skipped), for `kurier status`. */
+  readonly code: number | null;
+  readonly response: string | null;
+  readonly updatedAt: Date | null;
 }
 
 export interface ClaimBatchOptions {
