@@ -128,6 +128,7 @@ for (const backend of BACKENDS) {
           { address: 'complained@example.org', name: '', fields: {}, status: 'active' },
           { address: 'gone@example.org', name: '', fields: {}, status: 'unsubscribed' },
           { address: 'broken', name: '', fields: {}, status: 'active' },
+          { address: 'NEW@example.org', name: 'Zweimal', fields: {}, status: 'active' },
         ],
         'subscribers.csv',
         T0,
@@ -135,7 +136,7 @@ for (const backend of BACKENDS) {
       expect(summary).toEqual({
         added: 1,
         activated: 1,
-        unchanged: 0,
+        unchanged: 1,
         refused: 2,
         suppressed: 1,
         invalid: 1,
