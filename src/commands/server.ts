@@ -13,6 +13,7 @@ import { createApp } from '../server/app.ts';
 import { preparePages, readPageTemplate } from '../server/pages.ts';
 import { prepareConfirmationMail, readConfirmationTemplates } from '../subscribe/confirmation-mail.ts';
 import { startConfirmationWorker } from '../subscribe/confirmation-sender.ts';
+import { planListName } from '../subscribe/links.ts';
 import { openProjectStore } from '../subscribe/open-store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
 import { planSubscriptionStrings } from '../subscribe/strings.ts';
@@ -118,7 +119,7 @@ export const serverCommand: Command = {
     const subscriptions = {
       store,
       ring: planKeyRing(settings.secrets),
-      list: `newsletter.${new URL(site.baseUrl).hostname}`,
+      list: planListName(site.baseUrl),
       now: context.now,
     };
     let worker: ReturnType<typeof startConfirmationWorker> | undefined;

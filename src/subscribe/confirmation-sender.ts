@@ -4,6 +4,7 @@
 import type { Transport } from '../send/transport.ts';
 import type { Store } from '../store/store.ts';
 import type { ConfirmationMailer } from './confirmation-mail.ts';
+import { planConfirmUrl } from './links.ts';
 import { createToken, type KeyRing } from './tokens.ts';
 
 export interface ConfirmationSender {
@@ -30,10 +31,6 @@ const MAX_ATTEMPTS = 8;
 /** Backoff of a deferred confirmation mail: a minute, doubling, at most an hour. */
 export function planConfirmationRetry(attempts: number): number {
   return Math.min(60_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
-}
-
-export function planConfirmUrl(publicUrl: URL, token: string): string {
-  return new URL(`confirm?token=${token}`, publicUrl).href;
 }
 
 /** Sends until the queue has nothing due; returns how many went out. */
