@@ -36,9 +36,13 @@ async function exportAll(store: Store): Promise<ExportRow[]> {
 async function activeSubscriber(store: Store, address: string): Promise<number> {
   const outcome = await store.subscribe(signUp(address), T0, INTERVAL);
   if (outcome.kind !== 'queued') throw new Error(`expected queued, got ${outcome.kind}`);
-  expect(await store.confirm(outcome.subscriberId, { ip: '192.0.2.8', userAgent: 'Confirm/1.0' }, T0)).toBe(
-    'confirmed',
-  );
+  expect(
+    await store.confirm(
+      outcome.subscriberId,
+      { ip: '192.0.2.8', userAgent: 'Confirm/1.0', linkIssuedAt: T0 },
+      T0,
+    ),
+  ).toBe('confirmed');
   return outcome.subscriberId;
 }
 
@@ -78,8 +82,10 @@ for (const backend of BACKENDS) {
 
     it('confirms with the consent recorded, once', async () => {
       const id = await activeSubscriber(store, 'ben@example.org');
-      expect(await store.confirm(id, { ip: 'x', userAgent: 'y' }, T0)).toBe('already');
-      expect(await store.confirm(id + 1000, { ip: 'x', userAgent: 'y' }, T0)).toBe('unknown');
+      expect(await store.confirm(id, { ip: 'x', userAgent: 'y', linkIssuedAt: T0 }, T0)).toBe('already');
+      expect(await store.confirm(id + 1000, { ip: 'x', userAgent: 'y', linkIssuedAt: T0 }, T0)).toBe(
+        'unknown',
+      );
       const [row] = await exportAll(store);
       expect(row).toMatchObject({
         email: 'ben@example.org',
@@ -101,6 +107,10 @@ for (const backend of BACKENDS) {
       const id = await activeSubscriber(store, 'cleo@example.org');
       expect(await store.unsubscribe(id, 'one-click', minutes(1))).toBe('unsubscribed');
       expect(await store.unsubscribe(id, 'one-click', minutes(2))).toBe('already');
+      // A confirmation link from before the unsubscribe does not undo it; a new sign-up's link does.
+      const evidence = { ip: 'x', userAgent: 'y', linkIssuedAt: T0 };
+      expect(await store.confirm(id, evidence, minutes(3))).toBe('stale');
+      expect((await store.findSubscriber('cleo@example.org'))?.status).toBe('unsubscribed');
       expect(await store.isSuppressed('CLEO@example.org')).toBe(true);
       const summary = await store.importRows(
         [{ address: 'cleo@example.org', name: 'Cleo', fields: {}, status: 'active' }],
@@ -113,6 +123,13 @@ for (const backend of BACKENDS) {
       );
       expect((await store.findSubscriber('cleo@example.org'))?.status).toBe('unsubscribed');
       expect((await store.findSubscriber('cleo@example.org'))?.statusCause).toBe('one-click');
+      // Only the reader can come back: a new sign-up, confirmed with its new link.
+      expect((await store.subscribe(signUp('cleo@example.org'), minutes(20), INTERVAL)).kind).toBe('queued');
+      expect((await store.findSubscriber('cleo@example.org'))?.status).toBe('unsubscribed');
+      expect(
+        await store.confirm(id, { ip: 'x', userAgent: 'y', linkIssuedAt: minutes(20) }, minutes(21)),
+      ).toBe('confirmed');
+      expect(await store.isSuppressed('cleo@example.org')).toBe(false);
     });
 
     it('imports rows as active with the import as consent, never re-activating', async () => {

@@ -295,6 +295,14 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       if (subscriber === undefined) return 'unknown';
       if (subscriber.status === 'active') return 'already';
+      // Tokens carry whole seconds: a link made in the same second as the status counts as newer.
+      const ended = subscriber.status !== 'pending';
+      if (
+        ended &&
+        Math.floor(Date.parse(subscriber.updated_at) / 1000) > evidence.linkIssuedAt.getTime() / 1000
+      ) {
+        return 'stale';
+      }
       const consent = await db
         .selectFrom('consents')
         .select('id')

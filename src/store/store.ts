@@ -40,6 +40,8 @@ export interface SignUpEvidence {
 export interface ConfirmEvidence {
   readonly ip: string;
   readonly userAgent: string;
+  /** When the confirmation link was made: a link older than a later unsubscribe must not undo it. */
+  readonly linkIssuedAt: Date;
 }
 
 export interface SignUp {
@@ -64,7 +66,8 @@ export type SubscribeOutcome =
   | { readonly kind: 'active'; readonly subscriberId: number }
   | { readonly kind: 'invalid'; readonly reason: string };
 
-export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
+/** `stale`: the link predates the subscriber's unsubscribe (or bounce, complaint); nothing changed. */
+export type ConfirmOutcome = 'confirmed' | 'already' | 'stale' | 'unknown';
 export type UnsubscribeOutcome = 'unsubscribed' | 'already' | 'unknown';
 
 export interface ImportRow {

@@ -53,11 +53,16 @@ export type TokenOutcome = 'done' | 'already' | 'expired' | 'invalid';
 export async function confirmByToken(
   subscriptions: Subscriptions,
   token: string,
-  evidence: ConfirmEvidence,
+  evidence: Omit<ConfirmEvidence, 'linkIssuedAt'>,
 ): Promise<TokenOutcome> {
   const check = checkToken(subscriptions, token, 'confirm');
   if (!check.ok) return check.reason === 'expired' ? 'expired' : 'invalid';
-  const outcome = await subscriptions.store.confirm(check.subscriberId, evidence, subscriptions.now());
+  const outcome = await subscriptions.store.confirm(
+    check.subscriberId,
+    { ...evidence, linkIssuedAt: check.issuedAt },
+    subscriptions.now(),
+  );
+  if (outcome === 'stale') return 'expired';
   return outcome === 'confirmed' ? 'done' : outcome === 'already' ? 'already' : 'invalid';
 }
 
