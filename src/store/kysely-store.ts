@@ -1025,11 +1025,28 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Many recipients' outcomes in one statement (a VALUES list joined by index): a group of hundreds costs one
-   * round trip to PostgreSQL instead of hundreds. UPDATE … FROM: SQLite 3.33+, PostgreSQL.
+   * Many recipients' outcomes in one transaction. PostgreSQL: one statement (a VALUES list joined by index),
+   * so a group of hundreds costs one round trip, not hundreds. SQLite runs in-process, where one UPDATE per
+   * row by primary key is ~30 times faster than its UPDATE … FROM over a materialised VALUES list.
    */
   async #writeOutcomes(db: Db, sendId: number, rows: readonly Outcome[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.dialect === 'sqlite') {
+      for (const row of rows) {
+        await db
+          .updateTable('send_recipients')
+          .set({
+            state: row.state,
+            code: row.code ?? null,
+            response: row.response ?? null,
+            updated_at: row.at.toISOString(),
+          })
+          .where('send_id', '=', sendId)
+          .where('idx', '=', row.index)
+          .execute();
+      }
+      return;
+    }
     const values = rows.map(
       (row) =>
         sql`(cast(${row.index} as integer), cast(${row.state} as smallint), cast(${row.code ?? null} as integer), cast(${row.response ?? null} as text), cast(${row.at.toISOString()} as text))`,
