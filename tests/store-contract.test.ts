@@ -487,12 +487,21 @@ for (const backend of BACKENDS) {
     });
 
     it('stops at a damaged legacy line, naming it, with nothing imported', async () => {
+      const id = await activeSubscriber(store, 'b@example.org');
       await writeFile(path.join(fixture.stateDir, 'suppressed.jsonl'), 'a@example.org\n{"email": 3}\n');
-      await expect(store.migrateLegacyState(fixture.stateDir, T0)).rejects.toMatchObject({
-        code: 'STORE_INVALID',
-        line: 2,
-      });
+      // Intentions committed together with the failing one are not rolled back with it.
+      const [legacy, unsubscribed, suppressed] = await Promise.allSettled([
+        store.migrateLegacyState(fixture.stateDir, T0),
+        store.unsubscribe(id, 'one-click', T0),
+        store.suppress('c@example.org', 'bounced', 'test', T0),
+      ]);
+      expect(legacy).toMatchObject({ status: 'rejected', reason: { code: 'STORE_INVALID', line: 2 } });
+      expect(unsubscribed).toEqual({ status: 'fulfilled', value: 'unsubscribed' });
+      expect(suppressed.status).toBe('fulfilled');
       expect(await store.isSuppressed('a@example.org')).toBe(false);
+      const other = await fixture.open();
+      expect(await other.isSuppressed('b@example.org')).toBe(true);
+      expect(await other.isSuppressed('c@example.org')).toBe(true);
     });
 
     it('applies each migration once when several processes start at once', async () => {

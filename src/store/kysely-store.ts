@@ -45,6 +45,13 @@ const CHUNK = 500;
 const PAGE = 1000;
 const LEGACY_KEY = 'legacy-state-imported';
 
+/** An intention waiting for the next SQLite group commit. */
+interface Job {
+  readonly work: (db: Db) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface Outcome {
   readonly index: number;
   readonly state: number;
@@ -102,6 +109,9 @@ export class KyselyStore implements Store {
   readonly dialect: Dialect;
   readonly #db: Db;
   readonly #salt: string;
+  /** SQLite's group commit: intentions waiting for the next transaction, and the one being committed. */
+  #pending: Job[] = [];
+  #committing: Promise<void> | undefined;
 
   constructor(db: Db, dialect: Dialect, salt: string) {
     this.#db = db;
@@ -127,21 +137,65 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * One transaction on one connection. SQLite: BEGIN IMMEDIATE takes the write lock up front, so two
-   * processes never deadlock upgrading a read lock (they wait busy_timeout instead).
+   * Each intention is one transaction. PostgreSQL: BEGIN … COMMIT on a pooled connection (the server
+   * already flushes concurrent commits together). SQLite: group commit, since its one connection runs one
+   * transaction at a time and each commit is an fsync: the intentions that queue up while a commit runs share
+   * the next one, each inside a SAVEPOINT of its own, so one that fails is rolled back alone. Each resolves
+   * only after the COMMIT (durable). BEGIN IMMEDIATE takes the write lock up front, so two processes never
+   * deadlock upgrading a read lock (they wait busy_timeout instead).
    */
-  async #transact<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return this.#db.connection().execute(async (db) => {
-      await sql.raw(this.dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
-      try {
-        const result = await work(db);
-        await sql.raw('commit').execute(db);
-        return result;
-      } catch (error) {
-        await sql.raw('rollback').execute(db);
-        throw error;
-      }
+  #transact<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    if (this.dialect === 'postgres') {
+      return this.#db.connection().execute(async (db) => {
+        await sql.raw('begin').execute(db);
+        try {
+          const result = await work(db);
+          await sql.raw('commit').execute(db);
+          return result;
+        } catch (error) {
+          await sql.raw('rollback').execute(db);
+          throw error;
+        }
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#committing ??= this.#commitGroups();
     });
+  }
+
+  async #commitGroups(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const group = this.#pending.splice(0);
+      const outcomes: (() => void)[] = [];
+      try {
+        await this.#db.connection().execute(async (db) => {
+          await sql.raw('begin immediate').execute(db);
+          try {
+            for (const job of group) {
+              await sql.raw('savepoint intention').execute(db);
+              try {
+                const result = await job.work(db);
+                await sql.raw('release intention').execute(db);
+                outcomes.push(() => job.resolve(result));
+              } catch (error) {
+                await sql.raw('rollback to intention').execute(db);
+                await sql.raw('release intention').execute(db);
+                outcomes.push(() => job.reject(error));
+              }
+            }
+            await sql.raw('commit').execute(db);
+          } catch (error) {
+            await sql.raw('rollback').execute(db);
+            throw error;
+          }
+        });
+        for (const settle of outcomes) settle();
+      } catch (error) {
+        for (const job of group) job.reject(error);
+      }
+    }
+    this.#committing = undefined;
   }
 
   async #event(db: Db, subscriberId: number, status: string, cause: string, now: Date): Promise<void> {
