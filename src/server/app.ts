@@ -125,6 +125,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   const tooMany = (request: FastifyRequest, reply: FastifyReply) =>
     wantsJson(request) ? reply.code(429).send({ status: 'too-many-requests' }) : page(reply, 429, 'too-many');
 
+  app.setErrorHandler((failure, request, reply) => {
+    const error = failure as Error & { statusCode?: number };
+    const status = error.statusCode ?? 500;
+    if (status === 429) return tooMany(request, reply);
+    if (status < 500) return reply.code(status).send({ status: 'error', message: error.message });
+    // A database error may quote a row: no address reaches the log.
+    options.log(
+      `error ${request.method} ${request.url.split('?', 1)[0]}: ${error.message.replace(/\S+@\S+/g, '[address]')}`,
+    );
+    return reply.code(503).send({ status: 'unavailable' });
+  });
+
   app.get('/health', async (_request, reply) => {
     try {
       const queued = await subscriptions.store.countQueuedConfirmations();
@@ -145,10 +157,6 @@ export async function createApp(options: AppOptions): Promise<App> {
           errorResponseBuilder: () => ({ statusCode: 429, limited: true }),
         },
       },
-      errorHandler: (error, request, reply) =>
-        (error as { statusCode?: number }).statusCode === 429
-          ? tooMany(request, reply)
-          : reply.code((error as { statusCode?: number }).statusCode ?? 500).send({ status: 'error' }),
     },
     async (request, reply) => {
       const parsed = signUpSchema.safeParse(request.body);
