@@ -376,6 +376,38 @@ for (const backend of BACKENDS) {
       expect((await store.countStates(send.id)).sent).toBe(54);
     });
 
+    it('never hands one mail or recipient to two claimers at once', async () => {
+      for (let n = 0; n < 40; n += 1) await store.subscribe(signUp(`c${n}@example.org`), T0, INTERVAL);
+      await store.importRows(
+        Array.from({ length: 40 }, (_, n) => ({
+          address: `r${n}@example.org`,
+          name: '',
+          fields: {},
+          status: 'active' as const,
+        })),
+        'x',
+        T0,
+      );
+      const { send } = await store.createSend({ articleId: 'tag:c', email: {}, frozenAt: T0 });
+      // PostgreSQL: a second connection pool, as a second server would have. SQLite's one writer is the file.
+      const other = backend.name === 'postgres' ? await fixture.open() : store;
+      const claimers = [store, other, store, other];
+      const jobs = await Promise.all(
+        claimers.map((claimer, n) =>
+          claimer.claimConfirmations({ owner: `o${n}`, limit: 15, now: T0, leaseMs: 60_000 }),
+        ),
+      );
+      const jobIds = jobs.flat().map((job) => job.id);
+      expect(new Set(jobIds).size).toBe(jobIds.length);
+      expect(jobIds.length).toBe(40);
+      const batches = await Promise.all(
+        claimers.map((claimer, n) => claimer.claimBatch(send.id, { owner: `o${n}`, limit: 15, now: T0 })),
+      );
+      const indexes = batches.flat().map((recipient) => recipient.index);
+      expect(new Set(indexes).size).toBe(indexes.length);
+      expect(indexes.length).toBe(40);
+    });
+
     it('leaves in-flight messages alone when told to skip them', async () => {
       await activeSubscriber(store, 'a@example.org');
       const { send } = await store.createSend({ articleId: 'tag:k', email: {}, frozenAt: T0 });

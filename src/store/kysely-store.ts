@@ -763,6 +763,9 @@ export class KyselyStore implements Store {
         .where((where) => where.or([where('claimed_until', 'is', null), where('claimed_until', '<', at)]))
         .orderBy('id')
         .limit(options.limit)
+        // Two servers claiming at once on PostgreSQL: each takes rows the other has not locked (SQLite has
+        // one writer at a time anyway).
+        .$if(this.dialect === 'postgres', (query) => query.forUpdate().skipLocked())
         .execute();
       if (due.length === 0) return [];
       const ids = due.map((row) => row.id);
@@ -1028,6 +1031,7 @@ export class KyselyStore implements Store {
           )
           .orderBy('r.idx')
           .limit(options.limit)
+          .$if(this.dialect === 'postgres', (query) => query.forUpdate('r').skipLocked())
           .execute();
         if (candidates.length === 0) return [];
         // SQLite answers EXISTS with 0/1, PostgreSQL with a boolean.
