@@ -80,6 +80,22 @@ for (const backend of BACKENDS) {
       expect((await store.subscribe(signUp('not an address'), T0, INTERVAL)).kind).toBe('invalid');
     });
 
+    it('takes a double-clicked sign-up (two at once) as one, with one mail', async () => {
+      const other = backend.name === 'postgres' ? await fixture.open() : store;
+      const outcomes = await Promise.all([
+        store.subscribe(signUp('twice@example.org'), T0, INTERVAL),
+        other.subscribe(signUp('twice@example.org'), T0, INTERVAL),
+      ]);
+      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['queued', 'throttled']);
+      expect(await store.countQueuedConfirmations()).toBe(1);
+      // Again after the interval, now a known (pending) address: one more mail, not two.
+      await Promise.all([
+        store.subscribe(signUp('twice@example.org'), minutes(11), INTERVAL),
+        other.subscribe(signUp('twice@example.org'), minutes(11), INTERVAL),
+      ]);
+      expect(await store.countQueuedConfirmations()).toBe(2);
+    });
+
     it('confirms with the consent recorded, once', async () => {
       const id = await activeSubscriber(store, 'ben@example.org');
       expect(await store.confirm(id, { ip: 'x', userAgent: 'y', linkIssuedAt: T0 }, T0)).toBe('already');

@@ -272,14 +272,19 @@ export class KyselyStore implements Store {
     if (address === undefined) return { kind: 'invalid', reason: 'not an email address' };
     const at = now.toISOString();
     return this.#transact(async (db) => {
-      const existing = await db
-        .selectFrom('subscribers')
-        .selectAll()
-        .where('key', '=', address.key)
-        .executeTakeFirst();
-      if (existing?.status === 'active') return { kind: 'active', subscriberId: existing.id };
-      let subscriberId: number;
+      // FOR UPDATE on PostgreSQL: a second sign-up of a known address waits here, then sees the mail queued.
+      const find = () =>
+        db
+          .selectFrom('subscribers')
+          .selectAll()
+          .where('key', '=', address.key)
+          .$if(this.dialect === 'postgres', (query) => query.forUpdate())
+          .executeTakeFirst();
+      let existing = await find();
+      let subscriberId: number | undefined;
       if (existing === undefined) {
+        // A double-clicked form sends two sign-ups at once. On PostgreSQL the second insert waits for the
+        // first's row, does nothing, and takes the path of a known address instead of failing.
         const inserted = await db
           .insertInto('subscribers')
           .values({
@@ -294,11 +299,17 @@ export class KyselyStore implements Store {
             created_at: at,
             updated_at: at,
           })
+          .onConflict((conflict) => conflict.doNothing())
           .returning('id')
-          .executeTakeFirstOrThrow();
-        subscriberId = inserted.id;
-        await this.#event(db, subscriberId, 'pending', 'sign-up form', now);
-      } else {
+          .executeTakeFirst();
+        if (inserted === undefined) existing = await find();
+        else {
+          subscriberId = inserted.id;
+          await this.#event(db, subscriberId, 'pending', 'sign-up form', now);
+        }
+      }
+      if (existing?.status === 'active') return { kind: 'active', subscriberId: existing.id };
+      if (existing !== undefined) {
         subscriberId = existing.id;
         if (signUp.name !== '') {
           await db
@@ -308,6 +319,8 @@ export class KyselyStore implements Store {
             .execute();
         }
       }
+      if (subscriberId === undefined)
+        throw new Error(`the sign-up of subscriber key ${address.hash} found no row`);
       const since = new Date(now.getTime() - options.confirmationInterval).toISOString();
       const recent = await db
         .selectFrom('confirmations')
