@@ -198,6 +198,19 @@ export class KyselyStore implements Store {
     this.#committing = undefined;
   }
 
+  /**
+   * The subscriber's row, locked until the transaction ends on PostgreSQL, so a confirm and an unsubscribe
+   * arriving together apply one after the other and the later one wins (SQLite has one writer anyway).
+   */
+  #lockSubscriber(db: Db, subscriberId: number) {
+    return db
+      .selectFrom('subscribers')
+      .selectAll()
+      .where('id', '=', subscriberId)
+      .$if(this.dialect === 'postgres', (query) => query.forUpdate())
+      .executeTakeFirst();
+  }
+
   async #event(db: Db, subscriberId: number, status: string, cause: string, now: Date): Promise<void> {
     await db
       .insertInto('subscriber_events')
@@ -355,11 +368,7 @@ export class KyselyStore implements Store {
 
   async confirm(subscriberId: number, evidence: ConfirmEvidence, now: Date): Promise<ConfirmOutcome> {
     return this.#transact(async (db) => {
-      const subscriber = await db
-        .selectFrom('subscribers')
-        .selectAll()
-        .where('id', '=', subscriberId)
-        .executeTakeFirst();
+      const subscriber = await this.#lockSubscriber(db, subscriberId);
       if (subscriber === undefined) return 'unknown';
       if (subscriber.status === 'active') return 'already';
       // Tokens carry whole seconds: a link made in the same second as the status counts as newer.
@@ -404,11 +413,7 @@ export class KyselyStore implements Store {
 
   async unsubscribe(subscriberId: number, cause: string, now: Date): Promise<UnsubscribeOutcome> {
     return this.#transact(async (db) => {
-      const subscriber = await db
-        .selectFrom('subscribers')
-        .selectAll()
-        .where('id', '=', subscriberId)
-        .executeTakeFirst();
+      const subscriber = await this.#lockSubscriber(db, subscriberId);
       if (subscriber === undefined) return 'unknown';
       await this.#suppressKey(db, subscriber.key, subscriber.key_hash, 'unsubscribed', cause, now, undefined);
       if (subscriber.status !== 'active' && subscriber.status !== 'pending') return 'already';
