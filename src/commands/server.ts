@@ -137,6 +137,11 @@ export const serverCommand: Command = {
       });
       const address = await app.listen(host, port);
       const publicUrl = settings.publicUrl ?? new URL(`${address}/`);
+      if (settings.publicUrl === undefined) {
+        context.io.err(
+          `KURIER_PUBLIC_URL is not set: the confirmation links point at ${publicUrl.href}, which only this machine reaches; set it to the public URL of this service.`,
+        );
+      }
       worker = startConfirmationWorker(
         {
           ...subscriptions,
