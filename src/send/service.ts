@@ -95,7 +95,7 @@ const CLAIM_BATCH = 50;
 const LOCK_TTL_MS = 60_000;
 
 /** Each edition of an article's send is a send of its own in the store; the first keeps the article's id. */
-export function sendKeyOf(articleId: string, edition: number): string {
+function sendKeyOf(articleId: string, edition: number): string {
   return edition === 0 ? articleId : `${articleId}#${edition}`;
 }
 
