@@ -19,7 +19,6 @@ export type ErrorCode =
   | 'SMTP_CONNECTION'
   | 'SMTP_SENDER_BLOCKED'
   | 'SEND_LOCKED'
-  | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
   | 'STATE_INVALID'
@@ -30,6 +29,8 @@ export type ErrorCode =
   | 'PATH_TOO_LONG'
   | 'PORT_IN_USE'
   | 'IMAP_FAILED'
+  | 'STORE_INVALID'
+  | 'STORE_UNAVAILABLE'
   | 'USAGE';
 
 export interface ErrorPlace {
