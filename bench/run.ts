@@ -1,4 +1,5 @@
-// `npm run bench [build|email|send]`: the build, newsletter and sending benchmarks, or the one named.
+// `npm run bench [build|email|send|serve] [options]`: the benchmarks, or the one named; options go to it
+// (build: --peers, --sizes=1,1000, --rounds=3).
 
 import { benchBuild } from './build.ts';
 import { benchEmail } from './email.ts';
@@ -6,9 +7,9 @@ import { benchSend } from './send.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const benches = { build: benchBuild, email: benchEmail, send: benchSend } as const;
-const only = process.argv[2];
+const [only, ...args] = process.argv.slice(2);
 for (const [name, bench] of Object.entries(benches)) {
-  if (only !== undefined && only !== name) continue;
-  await bench(print);
+  if (only !== undefined && !only.startsWith('--') && only !== name) continue;
+  await bench(print, only?.startsWith('--') ? [only, ...args] : args);
   print('');
 }
