@@ -34,7 +34,11 @@ async function writeBundle(name, folder) {
   const { build } = await import('esbuild');
   const result = await build({
     // Worker threads are entries of their own; src/threads.ts starts them from beside the main bundle.
-    entryPoints: [path.join(root, 'src', 'kurier.ts'), path.join(root, 'src', 'content', 'parse-worker.ts')],
+    entryPoints: [
+      path.join(root, 'src', 'kurier.ts'),
+      path.join(root, 'src', 'content', 'parse-worker.ts'),
+      path.join(root, 'src', 'build', 'email-worker.ts'),
+    ],
     entryNames: '[name]',
     // Each command's modules in chunks of their own, so a build never loads the send side's libraries.
     splitting: true,

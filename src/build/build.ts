@@ -8,13 +8,15 @@ import { type ParseWorker, parseArticles, startParseWorkers } from '../content/p
 import { readContentSources } from '../content/read-content.ts';
 import { parseSite } from '../content/settings.ts';
 import type { CompiledEmail } from '../email/compile.ts';
-import { compileEmail, EMAIL_COMPILER } from '../email/compile.ts';
+import { EMAIL_COMPILER } from '../email/compile.ts';
+import type { EmailTemplates } from '../email/read-templates.ts';
 import { readEmailTemplates } from '../email/read-templates.ts';
 import { renderWebVersion } from '../email/web.ts';
 import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
 import { renderFeeds } from '../render/feeds.ts';
 import { type PageTemplates, renderPages } from '../render/pages.ts';
+import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
   hashText,
@@ -58,28 +60,44 @@ export interface BuildResult {
   readonly warnings: readonly string[];
 }
 
-async function buildEmails(
+interface PlannedEmails {
+  readonly templates: EmailTemplates;
+  readonly cacheDir: string;
+  readonly emails: readonly { article: Article; key: string; cached: CompiledEmail | undefined }[];
+}
+
+/** The emails of the newest articles, and which of them the cache holds. */
+async function planEmails(
   options: BuildOptions,
   site: Site,
   articles: readonly Article[],
-): Promise<BuiltEmail[]> {
+): Promise<PlannedEmails> {
   const templates = await readEmailTemplates(path.join(options.root, 'templates'));
   const cacheDir = path.join(options.stateDir, 'cache', 'emails');
-  const keys = new Set<string>();
-  const emails: BuiltEmail[] = [];
-  for (const article of articles.slice(0, site.email.window)) {
-    const key = planEmailCacheKey(site, article, templates, EMAIL_COMPILER);
-    keys.add(key);
-    const cached = await readCachedEmail(cacheDir, key);
-    if (cached !== undefined) {
-      emails.push({ article, email: cached, cached: true });
-      continue;
-    }
-    const email = await compileEmail(site, article, templates);
-    await writeCachedEmail(cacheDir, key, email);
-    emails.push({ article, email, cached: false });
-  }
-  await pruneEmailCache(cacheDir, keys);
+  const emails = await Promise.all(
+    articles.slice(0, site.email.window).map(async (article) => {
+      const key = planEmailCacheKey(site, article, templates, EMAIL_COMPILER);
+      return { article, key, cached: await readCachedEmail(cacheDir, key) };
+    }),
+  );
+  return { templates, cacheDir, emails };
+}
+
+/** Sends every email the cache lacks to `compiler` at once, before the returned promise is awaited. */
+async function buildEmails(
+  site: Site,
+  planned: PlannedEmails,
+  compiler: EmailCompiler,
+): Promise<BuiltEmail[]> {
+  const emails = await Promise.all(
+    planned.emails.map(async ({ article, key, cached }): Promise<BuiltEmail> => {
+      if (cached !== undefined) return { article, email: cached, cached: true };
+      const email = await compiler.compile({ site, article, templates: planned.templates });
+      await writeCachedEmail(planned.cacheDir, key, email);
+      return { article, email, cached: false };
+    }),
+  );
+  await pruneEmailCache(planned.cacheDir, new Set(planned.emails.map(({ key }) => key)));
   return emails;
 }
 
@@ -190,17 +208,28 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
     pageTemplates,
     await readPageRecords(options.stateDir, options.outDir),
   );
-  const emails = await buildEmails(options, site, articles);
-  // Everything is rendered before anything is written: a template that fails on one page stops the build
-  // with out/ untouched.
-  const rendered = [
-    ...encoded(renderFeeds(site, articles)),
-    ...encoded(renderPages(site, articles, pageTemplates, pages.render)),
-    ...pages.current,
-    ...encoded(emailFiles(emails)),
-  ];
+  let emails: BuiltEmail[];
+  let files: OutputFile[];
+  const compiler = startEmailCompiler();
+  try {
+    // The emails compile on another thread while this one renders the pages.
+    const building = buildEmails(site, await planEmails(options, site, articles), compiler);
+    building.catch(() => undefined);
+    // Everything is rendered before anything is written: a template that fails on one page stops the build
+    // with out/ untouched.
+    const rendered = [
+      ...encoded(renderFeeds(site, articles)),
+      ...encoded(renderPages(site, articles, pageTemplates, pages.render)),
+      ...pages.current,
+    ];
+    emails = await building;
+    rendered.push(...encoded(emailFiles(emails)));
+    files = rendered;
+  } finally {
+    await compiler.stop();
+  }
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
-  const written = writeOut(options.outDir, planOutput(rendered, staticFiles));
+  const written = writeOut(options.outDir, planOutput(files, staticFiles));
   // Only a cache: without it, the next build renders every page again.
   await writePageRecords(options.stateDir, options.outDir, pages.keys).catch(() => undefined);
   return {

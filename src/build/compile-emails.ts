@@ -1,0 +1,58 @@
+// Newsletter emails compiled on a worker thread, so that MJML (0.3 s to load, ~15 ms an email) runs on
+// another core while the main thread renders the pages.
+
+import { type CompiledEmail, compileEmail } from '../email/compile.ts';
+import type { EmailTemplates } from '../email/read-templates.ts';
+import { KurierError } from '../error.ts';
+import type { Article, Site } from '../model.ts';
+import {
+  deserializeError,
+  type SerializedError,
+  serializeError,
+  startTaskWorker,
+  type WorkerModule,
+} from '../threads.ts';
+
+export interface EmailRequest {
+  readonly site: Site;
+  readonly article: Article;
+  readonly templates: EmailTemplates;
+}
+
+export type EmailResponse = { readonly email: CompiledEmail } | { readonly error: SerializedError };
+
+const EMAIL_WORKER: WorkerModule = { source: 'build/email-worker.ts', bundled: 'email-worker' };
+
+export async function planEmailResponse(request: EmailRequest): Promise<EmailResponse> {
+  try {
+    return { email: await compileEmail(request.site, request.article, request.templates) };
+  } catch (error) {
+    if (!(error instanceof KurierError)) throw error;
+    return { error: serializeError(error) };
+  }
+}
+
+/**
+ * Compiles each request's email on one worker thread, in order; the thread is started on the first request
+ * and stopped by `stop`. A template error comes back as the KurierError it is.
+ */
+export interface EmailCompiler {
+  compile(request: EmailRequest): Promise<CompiledEmail>;
+  stop(): Promise<void>;
+}
+
+export function startEmailCompiler(): EmailCompiler {
+  let worker: ReturnType<typeof startTaskWorker<EmailRequest, EmailResponse>> | undefined;
+  return {
+    async compile(request) {
+      worker ??= startTaskWorker<EmailRequest, EmailResponse>(EMAIL_WORKER, undefined);
+      // Structured cloning copies values, not getters: the article goes over as plain data.
+      const response = await worker.run({ ...request, article: { ...request.article } });
+      if ('error' in response) throw deserializeError(response.error);
+      return response.email;
+    },
+    stop: async () => {
+      await worker?.stop();
+    },
+  };
+}
