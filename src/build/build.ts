@@ -1,35 +1,29 @@
-// One build: content/ → model → renderers → out/, with compiled emails for the newest articles.
+// One build: content/ → model → renderers → out/, with compiled emails for the newest articles. What has
+// not changed since the last build comes from the caches in the state folder (parse-cache.ts), and the
+// parsers and renderers are loaded only when something must be parsed or rendered.
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArticle } from '../content/article.ts';
-import { type Content, planContent } from '../content/content.ts';
-import { type ParseWorker, parseArticles, startParseWorkers } from '../content/parse-parallel.ts';
 import { readContentSources } from '../content/read-content.ts';
-import { parseSite } from '../content/settings.ts';
 import type { CompiledEmail } from '../email/compile.ts';
-import { EMAIL_COMPILER } from '../email/compile.ts';
-import type { EmailTemplates } from '../email/read-templates.ts';
-import { readEmailTemplates } from '../email/read-templates.ts';
-import { renderWebVersion } from '../email/web.ts';
+import { type EmailTemplates, readEmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
-import { renderFeeds } from '../render/feeds.ts';
-import { type PageTemplates, renderPages } from '../render/pages.ts';
+import { planFeedLinks } from '../render/feed-links.ts';
 import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
   hashText,
-  isPageCurrent,
-  type PageRecord,
+  isOutputCurrent,
   planCodeVersion,
   planStoredArticle,
-  readPageRecords,
+  readOutputRecords,
   readParseCache,
   restoreArticle,
-  writePageRecords,
+  writeOutputRecords,
   writeParseCache,
 } from './parse-cache.ts';
+import type { ParseWorker } from './parse-content.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
 import { checkOutDir, type WrittenFile, writeOut } from './write-out.ts';
@@ -40,6 +34,11 @@ export interface BuildOptions {
   readonly outDir: string;
   /** Private state (never published); the email cache lives in its cache/ folder. */
   readonly stateDir: string;
+  /**
+   * False when the caller reads no article's HTML or Markdown after the build (build, serve): then a build
+   * with nothing to render does not load the parser. Default true (publish compiles from the articles).
+   */
+  readonly fullArticles?: boolean;
 }
 
 export interface BuiltEmail {
@@ -60,182 +59,255 @@ export interface BuildResult {
   readonly warnings: readonly string[];
 }
 
-interface PlannedEmails {
-  readonly templates: EmailTemplates;
-  readonly cacheDir: string;
-  readonly emails: readonly { article: Article; key: string; cached: CompiledEmail | undefined }[];
+type Parser = typeof import('./parse-content.ts');
+let parser: Parser | undefined;
+
+async function loadParser(): Promise<Parser> {
+  parser ??= await import('./parse-content.ts');
+  return parser;
 }
 
-/** The emails of the newest articles, and which of them the cache holds. */
-async function planEmails(
-  options: BuildOptions,
-  site: Site,
-  articles: readonly Article[],
-): Promise<PlannedEmails> {
-  const templates = await readEmailTemplates(path.join(options.root, 'templates'));
-  const cacheDir = path.join(options.stateDir, 'cache', 'emails');
-  const emails = await Promise.all(
-    articles.slice(0, site.email.window).map(async (article) => {
-      const key = planEmailCacheKey(site, article, templates, EMAIL_COMPILER);
-      return { article, key, cached: await readCachedEmail(cacheDir, key) };
-    }),
-  );
-  return { templates, cacheDir, emails };
+/** The parser for the HTML of a cached article; buildPublication loads it before anything may ask. */
+function loadedParser(): Parser {
+  if (parser === undefined) throw new Error('an article was read before the parser was loaded');
+  return parser;
 }
 
-/** Sends every email the cache lacks to `compiler` at once, before the returned promise is awaited. */
-async function buildEmails(
-  site: Site,
-  planned: PlannedEmails,
-  compiler: EmailCompiler,
-): Promise<BuiltEmail[]> {
-  const emails = await Promise.all(
-    planned.emails.map(async ({ article, key, cached }): Promise<BuiltEmail> => {
-      if (cached !== undefined) return { article, email: cached, cached: true };
-      const email = await compiler.compile({ site, article, templates: planned.templates });
-      await writeCachedEmail(planned.cacheDir, key, email);
-      return { article, email, cached: false };
-    }),
-  );
-  await pruneEmailCache(planned.cacheDir, new Set(planned.emails.map(({ key }) => key)));
-  return emails;
-}
-
-function* emailFiles(emails: readonly BuiltEmail[]): Generator<OutputFile> {
-  for (const { article, email } of emails) {
-    const web = renderWebVersion(email);
-    yield { path: `${article.path}email.html`, content: web.html };
-    yield { path: `${article.path}email.txt`, content: web.text };
-  }
-}
-
-/**
- * Reads content/ and parses what the parse cache does not hold: an article whose source, settings and code
- * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
- * start before the files are read when there is no usable cache, else once the misses are known.
- */
-interface CachedContent {
-  readonly content: Content;
+interface BuildContent {
+  readonly site: Site;
+  /** Published articles, newest first. */
+  readonly articles: readonly Article[];
+  readonly drafts: number;
   /** Hash of the code and settings the articles were parsed under. */
   readonly key: string;
   /** Hash of each article's source, by source path. */
   readonly hashes: ReadonlyMap<string, string>;
 }
 
-async function readContent(root: string, stateDir: string): Promise<CachedContent> {
-  const cached = await readParseCache(stateDir);
+/**
+ * Reads content/ and parses what the parse cache does not hold: an article whose source, settings and code
+ * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
+ * start before the files are read when there is no cache, else once the misses are known.
+ */
+async function readContent(root: string, stateDir: string): Promise<BuildContent> {
+  const cache = await readParseCache(stateDir);
+  const early = cache === undefined ? await loadParser() : undefined;
   let workers: ParseWorker[] = [];
   const sources = await readContentSources(root, (settings, count) => {
-    if (cached?.key !== hashText(planCodeVersion(), settings.text))
-      workers = startParseWorkers(settings, count);
+    if (early !== undefined) workers = early.startParseWorkers(settings, count);
   });
   const key = hashText(planCodeVersion(), sources.settings.text);
-  const usable = cached?.key === key ? cached.articles : new Map<string, never>();
-  const site = parseSite(sources.settings.text, sources.settings.path);
-  const hashes = sources.articles.map((source) => hashText(source.path, source.text));
-  const misses = sources.articles.filter((source, index) => usable.get(source.path)?.hash !== hashes[index]);
-  if (workers.length === 0 && misses.length > 0) workers = startParseWorkers(sources.settings, misses.length);
-  const parsed = await parseArticles(misses, site, workers);
+  const hashes = new Map(sources.articles.map((source) => [source.path, hashText(source.path, source.text)]));
+  const usable = cache?.key === key ? cache.articles : new Map<string, never>();
+  const texts = new Map(sources.articles.map((source) => [source.path, source.text]));
+  const restore = (file: string, site: Site, stored: { readonly article: Record<string, unknown> }) =>
+    restoreArticle(stored.article, () => loadedParser().parseArticle(texts.get(file) ?? '', file, site));
+
+  const plan = cache?.key === key ? cache.plan : undefined;
+  const unchanged =
+    plan !== undefined &&
+    usable.size === sources.articles.length &&
+    sources.articles.every((source) => usable.get(source.path)?.hash === hashes.get(source.path));
+  if (unchanged) {
+    const site = plan.site as Site;
+    const articles = plan.published.map((file) => {
+      const stored = usable.get(file);
+      if (stored === undefined) throw new Error(`the parse cache plan names ${file}, which it lacks`);
+      return restore(file, site, stored);
+    });
+    return { site, articles, drafts: plan.drafts.length, key, hashes };
+  }
+
+  const parse = await loadParser();
+  const site = parse.parseSite(sources.settings.text, sources.settings.path);
+  const misses = sources.articles.filter(
+    (source) => usable.get(source.path)?.hash !== hashes.get(source.path),
+  );
+  if (workers.length === 0 && misses.length > 0)
+    workers = parse.startParseWorkers(sources.settings, misses.length);
+  const parsed = await parse.parseArticles(misses, site, workers);
   const next = new Map<string, { hash: string; article: ReturnType<typeof planStoredArticle> }>();
   let missIndex = 0;
-  const results = sources.articles.map((source, index) => {
-    const hash = hashes[index] ?? '';
-    const entry = usable.get(source.path);
-    if (entry?.hash === hash) {
-      next.set(source.path, entry);
-      return restoreArticle(entry.article, () => parseArticle(source.text, source.path, site));
+  const results = sources.articles.map((source) => {
+    const hash = hashes.get(source.path) ?? '';
+    const stored = usable.get(source.path);
+    if (stored?.hash === hash) {
+      next.set(source.path, stored);
+      return restore(source.path, site, stored);
     }
     const result = parsed[missIndex++] as Article | KurierError;
     if (!(result instanceof KurierError)) next.set(source.path, { hash, article: planStoredArticle(result) });
     return result;
   });
-  if (misses.length > 0 || next.size !== usable.size || cached?.key !== key) {
+  let content: ReturnType<Parser['planContent']> | undefined;
+  try {
+    content = parse.planContent(site, results);
+  } finally {
+    const planned =
+      content === undefined
+        ? undefined
+        : {
+            site,
+            published: content.articles.map((article) => article.sourcePath),
+            drafts: content.drafts.map((article) => article.sourcePath),
+          };
     // Only a cache: a state folder that cannot take it costs the next build its parsing, nothing else.
-    await writeParseCache(stateDir, { key, articles: next }).catch(() => undefined);
+    await writeParseCache(stateDir, { key, articles: next, plan: planned }).catch(() => undefined);
   }
-  const content = planContent(site, results);
-  return {
-    content,
-    key,
-    hashes: new Map(sources.articles.map((source, index) => [source.path, hashes[index] ?? ''])),
-  };
+  return { site, articles: content.articles, drafts: content.drafts.length, key, hashes };
+}
+
+interface PlannedEmail {
+  readonly article: Article;
+  readonly key: string;
+  readonly cached: CompiledEmail | undefined;
+}
+
+/** The emails of the newest articles, and which of them the cache holds. */
+async function planEmails(
+  options: BuildOptions,
+  content: BuildContent,
+  templates: EmailTemplates,
+): Promise<PlannedEmail[]> {
+  const cacheDir = path.join(options.stateDir, 'cache', 'emails');
+  return Promise.all(
+    content.articles.slice(0, content.site.email.window).map(async (article) => {
+      const articleKey = hashText(content.key, content.hashes.get(article.sourcePath) ?? '');
+      const key = planEmailCacheKey(content.site, articleKey, templates, content.key);
+      return { article, key, cached: await readCachedEmail(cacheDir, key) };
+    }),
+  );
+}
+
+/** Sends every email the cache lacks to `compiler` at once, before the returned promise is awaited. */
+async function buildEmails(
+  options: BuildOptions,
+  site: Site,
+  templates: EmailTemplates,
+  planned: readonly PlannedEmail[],
+  compiler: EmailCompiler,
+): Promise<BuiltEmail[]> {
+  const cacheDir = path.join(options.stateDir, 'cache', 'emails');
+  const emails = await Promise.all(
+    planned.map(async ({ article, key, cached }): Promise<BuiltEmail> => {
+      if (cached !== undefined) return { article, email: cached, cached: true };
+      const email = await compiler.compile({ site, article, templates });
+      await writeCachedEmail(cacheDir, key, email);
+      return { article, email, cached: false };
+    }),
+  );
+  await pruneEmailCache(cacheDir, new Set(planned.map(({ key }) => key)));
+  return emails;
 }
 
 /** A rendered page as UTF-8 bytes: half the memory of the JavaScript string for German text. */
-function* encoded(files: Iterable<OutputFile>): Generator<OutputFile> {
-  for (const file of files) {
-    yield {
-      path: file.path,
-      content: typeof file.content === 'string' ? Buffer.from(file.content) : file.content,
-    };
-  }
+function encode(content: string | Uint8Array): Uint8Array {
+  return typeof content === 'string' ? Buffer.from(content) : content;
 }
 
 /**
- * The article pages to render: those whose inputs (code, settings, templates, source) changed since the
- * last build, or whose file in out/ is not the one that build left; the others are taken as they are.
+ * The key of every file the build renders, from the hashes of what it is made of: code, settings, templates
+ * and article sources. A file whose key is unchanged and that is still as the last build left it in out/ is
+ * neither rendered nor compared again.
  */
-function planPages(
-  options: BuildOptions,
-  cached: CachedContent,
-  templates: PageTemplates,
-  records: ReadonlyMap<string, PageRecord>,
-): { keys: Map<string, string>; render: Article[]; current: OutputFile[] } {
-  const templatesKey = hashText(cached.key, JSON.stringify(templates));
+function planOutputKeys(
+  content: BuildContent,
+  pageTemplates: unknown,
+  emails: readonly PlannedEmail[],
+): Map<string, string> {
+  const templatesKey = hashText(content.key, JSON.stringify(pageTemplates));
+  const articleKey = (article: Article) => content.hashes.get(article.sourcePath) ?? '';
+  const links = planFeedLinks(content.site);
+  const feedsKey = hashText(
+    content.key,
+    ...content.articles.slice(0, Math.max(0, content.site.feedEntries)).map(articleKey),
+  );
   const keys = new Map<string, string>();
-  const render: Article[] = [];
-  const current: OutputFile[] = [];
-  for (const article of cached.content.articles) {
-    const file = `${article.path}index.html`;
-    const key = hashText(templatesKey, cached.hashes.get(article.sourcePath) ?? '');
-    keys.set(file, key);
-    const target = path.join(options.outDir, ...file.split('/'));
-    if (isPageCurrent(target, key, records.get(file)))
-      current.push({ path: file, content: readFileSync(target) });
-    else render.push(article);
+  for (const link of [links.atom, links.rss, links.json]) keys.set(link.path, feedsKey);
+  keys.set('index.html', hashText(templatesKey, 'index', ...content.articles.map(articleKey)));
+  keys.set('style.css', hashText(templatesKey, 'style'));
+  for (const article of content.articles) {
+    keys.set(`${article.path}index.html`, hashText(templatesKey, 'page', articleKey(article)));
   }
-  return { keys, render, current };
+  for (const email of emails) {
+    keys.set(`${email.article.path}email.html`, hashText(email.key, 'html'));
+    keys.set(`${email.article.path}email.txt`, hashText(email.key, 'text'));
+  }
+  return keys;
 }
 
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
   await checkOutDir(options.root, options.outDir);
-  const cached = await readContent(options.root, options.stateDir);
-  const { site, articles } = cached.content;
-  const pageTemplates = await readPageTemplates(path.join(options.root, 'templates'));
-  const pages = planPages(
-    options,
-    cached,
-    pageTemplates,
-    await readPageRecords(options.stateDir, options.outDir),
+  const content = await readContent(options.root, options.stateDir);
+  const { site, articles } = content;
+  const templatesDir = path.join(options.root, 'templates');
+  const pageTemplates = await readPageTemplates(templatesDir);
+  const emailTemplates = await readEmailTemplates(templatesDir);
+  const plannedEmails = await planEmails(options, content, emailTemplates);
+  const keys = planOutputKeys(content, pageTemplates, plannedEmails);
+  const records = await readOutputRecords(options.stateDir, options.outDir);
+  const current = new Set(
+    [...keys]
+      .filter(([file, key]) =>
+        isOutputCurrent(path.join(options.outDir, ...file.split('/')), key, records.get(file)),
+      )
+      .map(([file]) => file),
   );
+  const pagesToRender = articles.filter((article) => !current.has(`${article.path}index.html`));
+  const emailsToRender = plannedEmails.filter(
+    (email) =>
+      email.cached === undefined ||
+      !current.has(`${email.article.path}email.html`) ||
+      !current.has(`${email.article.path}email.txt`),
+  );
+  const renderIndex = !current.has('index.html') || !current.has('style.css') || pagesToRender.length > 0;
+  const renderFeeds = [...keys.keys()].some(
+    (file) => !current.has(file) && /^(feed\.xml|rss\.xml|feed\.json)$/.test(file),
+  );
+  const rendering = renderIndex || renderFeeds || emailsToRender.length > 0;
+  if (rendering || options.fullArticles !== false) await loadParser();
+  const render = rendering ? await import('./renderers.ts') : undefined;
+
+  const made = new Map<string, Uint8Array>();
   let emails: BuiltEmail[];
-  let files: OutputFile[];
   const compiler = startEmailCompiler();
   try {
     // The emails compile on another thread while this one renders the pages.
-    const building = buildEmails(site, await planEmails(options, site, articles), compiler);
+    const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
     building.catch(() => undefined);
     // Everything is rendered before anything is written: a template that fails on one page stops the build
     // with out/ untouched.
-    const rendered = [
-      ...encoded(renderFeeds(site, articles)),
-      ...encoded(renderPages(site, articles, pageTemplates, pages.render)),
-      ...pages.current,
-    ];
+    if (render !== undefined && renderFeeds) {
+      for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
+    }
+    if (render !== undefined && renderIndex) {
+      for (const file of render.renderPages(site, articles, pageTemplates, pagesToRender)) {
+        made.set(file.path, encode(file.content));
+      }
+    }
     emails = await building;
-    rendered.push(...encoded(emailFiles(emails)));
-    files = rendered;
+    for (const { article, email } of emails) {
+      if (render === undefined || !emailsToRender.some((planned) => planned.article === article)) continue;
+      const web = render.renderWebVersion(email);
+      made.set(`${article.path}email.html`, encode(web.html));
+      made.set(`${article.path}email.txt`, encode(web.text));
+    }
   } finally {
     await compiler.stop();
   }
+  // In the order a first build makes them; an unchanged file is passed on as it is in out/.
+  const files: OutputFile[] = [...keys.keys()].map((file) => ({
+    path: file,
+    content: made.get(file) ?? readFileSync(path.join(options.outDir, ...file.split('/'))),
+  }));
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
   const written = writeOut(options.outDir, planOutput(files, staticFiles));
-  // Only a cache: without it, the next build renders every page again.
-  await writePageRecords(options.stateDir, options.outDir, pages.keys).catch(() => undefined);
+  // Only a cache: without it, the next build renders every file again.
+  await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
   return {
     site,
     articles,
-    drafts: cached.content.drafts.length,
+    drafts: content.drafts,
     written,
     emails,
     warnings: emails.flatMap(({ email }) => email.warnings),

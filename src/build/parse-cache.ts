@@ -22,6 +22,12 @@ export interface ParseCache {
   readonly key: string;
   /** By source path: the hash of the source it was parsed from, and the stored article. */
   readonly articles: ReadonlyMap<string, { readonly hash: string; readonly article: StoredArticle }>;
+  /** The content as planned from exactly these articles: the site, published and draft source paths in order. */
+  readonly plan?: {
+    readonly site: unknown;
+    readonly published: readonly string[];
+    readonly drafts: readonly string[];
+  };
 }
 
 export function hashText(...parts: readonly string[]): string {
@@ -50,6 +56,7 @@ export function planCodeVersion(moduleUrl: string = import.meta.url): string {
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
   for (const name of files) hash.update(path.relative(src, name)).update(readFileSync(name)).update('\0');
+  hash.update(readFileSync(path.join(src, '..', 'package-lock.json')));
   codeVersion = `src-${hash.digest('hex').slice(0, 16)}`;
   return codeVersion;
 }
@@ -137,7 +144,7 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
   const body = text.slice(newline + 1);
   if (newline === -1 || text.slice(0, newline) !== hashText(CACHE_FORMAT, body)) return undefined;
   try {
-    const data = JSON.parse(body) as { key?: unknown; articles?: unknown };
+    const data = JSON.parse(body) as { key?: unknown; articles?: unknown; plan?: unknown };
     if (typeof data.key !== 'string' || typeof data.articles !== 'object' || data.articles === null) {
       return undefined;
     }
@@ -148,7 +155,13 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
       if (typeof hash === 'string' && isStoredArticle(restored))
         articles.set(file, { hash, article: restored });
     }
-    return { key: data.key, articles };
+    const plan = restoreUndefined(data.plan) as ParseCache['plan'];
+    const valid =
+      plan !== undefined &&
+      Array.isArray(plan.published) &&
+      Array.isArray(plan.drafts) &&
+      [...plan.published, ...plan.drafts].every((file) => articles.has(file));
+    return valid ? { key: data.key, articles, plan } : { key: data.key, articles };
   } catch {
     return undefined;
   }
@@ -157,7 +170,7 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
 /** Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new. */
 export async function writeParseCache(stateDir: string, cache: ParseCache): Promise<void> {
   const body = JSON.stringify(
-    { key: cache.key, articles: Object.fromEntries(cache.articles) },
+    { key: cache.key, articles: Object.fromEntries(cache.articles), plan: cache.plan },
     (_key, value: unknown) => (value === undefined ? UNDEFINED : value),
   );
   const dir = path.join(stateDir, 'cache');
@@ -173,35 +186,38 @@ export async function writeParseCache(stateDir: string, cache: ParseCache): Prom
   }
 }
 
-/** What the last build wrote for a page: the key of its inputs, and the file as it was left on disk. */
-export interface PageRecord {
+/** What the last build wrote for an output file: the key of its inputs, and the file as it was left. */
+export interface OutputRecord {
   readonly key: string;
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
 }
 
-const PAGES_FILE = 'pages.json';
+const OUTPUTS_FILE = 'outputs.json';
 
-/** The pages the last build wrote into `outDir`, by path; empty when unknown. */
-export async function readPageRecords(stateDir: string, outDir: string): Promise<Map<string, PageRecord>> {
+/** The files the last build wrote into `outDir`, by path; empty when unknown. */
+export async function readOutputRecords(
+  stateDir: string,
+  outDir: string,
+): Promise<Map<string, OutputRecord>> {
   try {
-    const data = JSON.parse(await readFile(path.join(stateDir, 'cache', PAGES_FILE), 'utf8')) as {
+    const data = JSON.parse(await readFile(path.join(stateDir, 'cache', OUTPUTS_FILE), 'utf8')) as {
       outDir?: unknown;
-      pages?: Record<string, PageRecord>;
+      files?: Record<string, OutputRecord>;
     };
-    if (data.outDir !== outDir || typeof data.pages !== 'object' || data.pages === null) return new Map();
-    return new Map(Object.entries(data.pages));
+    if (data.outDir !== outDir || typeof data.files !== 'object' || data.files === null) return new Map();
+    return new Map(Object.entries(data.files));
   } catch {
     return new Map();
   }
 }
 
 /**
- * True when the page at `file` is still the one recorded: same inputs, and the file untouched since (same
- * inode, size and modification time), so it need not be rendered, nor read and compared.
+ * True when the file is still the one recorded: same inputs, and the file untouched since (same inode, size
+ * and modification time), so it need not be rendered, nor read and compared.
  */
-export function isPageCurrent(file: string, key: string, record: PageRecord | undefined): boolean {
+export function isOutputCurrent(file: string, key: string, record: OutputRecord | undefined): boolean {
   if (record?.key !== key) return false;
   const info = statSync(file, { throwIfNoEntry: false });
   return (
@@ -212,21 +228,21 @@ export function isPageCurrent(file: string, key: string, record: PageRecord | un
   );
 }
 
-/** Records the pages as they are now on disk, under the keys they were made from. */
-export async function writePageRecords(
+/** Records the files as they are now on disk, under the keys they were made from. */
+export async function writeOutputRecords(
   stateDir: string,
   outDir: string,
   keys: ReadonlyMap<string, string>,
 ): Promise<void> {
-  const pages: Record<string, PageRecord> = {};
+  const files: Record<string, OutputRecord> = {};
   for (const [file, key] of keys) {
     const info = statSync(path.join(outDir, ...file.split('/')), { throwIfNoEntry: false });
-    if (info !== undefined) pages[file] = { key, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
+    if (info !== undefined) files[file] = { key, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
   }
   const dir = path.join(stateDir, 'cache');
   await mkdir(dir, { recursive: true });
-  const target = path.join(dir, PAGES_FILE);
+  const target = path.join(dir, OUTPUTS_FILE);
   const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify({ outDir, pages }));
+  await writeFile(temporary, JSON.stringify({ outDir, files }));
   await rename(temporary, target);
 }

@@ -36,6 +36,7 @@ Options:
       root: context.root,
       outDir: paths.outDir,
       stateDir: paths.stateDir,
+      fullArticles: false,
     });
     const outName = path.relative(context.root, paths.outDir) || '.';
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);

@@ -3,7 +3,8 @@
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { planNewArticle } from '../content/new-article.ts';
-import { parseSite, SETTINGS_FILE } from '../content/settings.ts';
+import { SETTINGS_FILE } from '../content/read-content.ts';
+import { parseSite } from '../content/settings.ts';
 import { SLUG_PATTERN } from '../content/slug.ts';
 import { KurierError } from '../error.ts';
 import type { Command } from './command.ts';

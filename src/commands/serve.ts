@@ -78,6 +78,7 @@ async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
       root: context.root,
       outDir: paths.outDir,
       stateDir: paths.stateDir,
+      fullArticles: false,
     });
     const changed = result.written.filter((file) => file.changed).length;
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);

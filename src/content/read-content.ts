@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
-import { SETTINGS_FILE } from './settings.ts';
 
 export interface SourceFile {
   /** Relative to the project root, "/"-separated: what error messages show. */
@@ -18,6 +17,8 @@ export interface ContentSources {
 }
 
 export const POSTS_DIR = 'content/posts';
+// Here rather than beside the settings' parser, so that reading content/ does not load YAML and zod.
+export const SETTINGS_FILE = 'content/site.yaml';
 
 async function listMarkdown(root: string, dir: string): Promise<string[]> {
   const entries = await readdir(path.join(root, dir), { withFileTypes: true, recursive: true });
