@@ -4,9 +4,10 @@
 import { benchBuild } from './build.ts';
 import { benchEmail } from './email.ts';
 import { benchSend } from './send.ts';
+import { benchServe } from './serve.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
-const benches = { build: benchBuild, email: benchEmail, send: benchSend } as const;
+const benches = { build: benchBuild, serve: benchServe, email: benchEmail, send: benchSend } as const;
 const [only, ...args] = process.argv.slice(2);
 for (const [name, bench] of Object.entries(benches)) {
   if (only !== undefined && !only.startsWith('--') && only !== name) continue;

@@ -13,6 +13,7 @@ import { planFeedLinks } from '../render/feed-links.ts';
 import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
+  type BuildMemory,
   hashText,
   isOutputCurrent,
   planCodeVersion,
@@ -39,6 +40,8 @@ export interface BuildOptions {
    * with nothing to render does not load the parser. Default true (publish compiles from the articles).
    */
   readonly fullArticles?: boolean;
+  /** Kept between builds of one process, and updated by each. */
+  readonly memory?: BuildMemory;
 }
 
 export interface BuiltEmail {
@@ -89,8 +92,8 @@ interface BuildContent {
  * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
  * start before the files are read when there is no cache, else once the misses are known.
  */
-async function readContent(root: string, stateDir: string): Promise<BuildContent> {
-  const cache = await readParseCache(stateDir);
+async function readContent(root: string, stateDir: string, memory: BuildMemory = {}): Promise<BuildContent> {
+  const cache = memory.parse ?? (await readParseCache(stateDir));
   const early = cache === undefined ? await loadParser() : undefined;
   let workers: ParseWorker[] = [];
   const sources = await readContentSources(root, (settings, count) => {
@@ -100,8 +103,19 @@ async function readContent(root: string, stateDir: string): Promise<BuildContent
   const hashes = new Map(sources.articles.map((source) => [source.path, hashText(source.path, source.text)]));
   const usable = cache?.key === key ? cache.articles : new Map<string, never>();
   const texts = new Map(sources.articles.map((source) => [source.path, source.text]));
-  const restore = (file: string, site: Site, stored: { readonly article: Record<string, unknown> }) =>
-    restoreArticle(stored.article, () => loadedParser().parseArticle(texts.get(file) ?? '', file, site));
+  const remembered = cache?.key === key ? memory.articles : undefined;
+  const kept = new Map<string, Article>();
+  const restore = (
+    file: string,
+    site: Site,
+    stored: { readonly hash: string; readonly article: Record<string, unknown> },
+  ) => {
+    const article =
+      remembered?.get(stored.hash) ??
+      restoreArticle(stored.article, () => loadedParser().parseArticle(texts.get(file) ?? '', file, site));
+    kept.set(stored.hash, article);
+    return article;
+  };
 
   const plan = cache?.key === key ? cache.plan : undefined;
   const unchanged =
@@ -115,6 +129,8 @@ async function readContent(root: string, stateDir: string): Promise<BuildContent
       if (stored === undefined) throw new Error(`the parse cache plan names ${file}, which it lacks`);
       return restore(file, site, stored);
     });
+    memory.parse = cache;
+    memory.articles = kept;
     return { site, articles, drafts: plan.drafts.length, key, hashes };
   }
 
@@ -136,7 +152,10 @@ async function readContent(root: string, stateDir: string): Promise<BuildContent
       return restore(source.path, site, stored);
     }
     const result = parsed[missIndex++] as Article | KurierError;
-    if (!(result instanceof KurierError)) next.set(source.path, { hash, article: planStoredArticle(result) });
+    if (!(result instanceof KurierError)) {
+      next.set(source.path, { hash, article: planStoredArticle(result) });
+      kept.set(hash, result);
+    }
     return result;
   });
   let content: ReturnType<Parser['planContent']> | undefined;
@@ -151,8 +170,10 @@ async function readContent(root: string, stateDir: string): Promise<BuildContent
             published: content.articles.map((article) => article.sourcePath),
             drafts: content.drafts.map((article) => article.sourcePath),
           };
+    memory.parse = { key, articles: next, plan: planned };
+    memory.articles = kept;
     // Only a cache: a state folder that cannot take it costs the next build its parsing, nothing else.
-    await writeParseCache(stateDir, { key, articles: next, plan: planned }).catch(() => undefined);
+    await writeParseCache(stateDir, memory.parse).catch(() => undefined);
   }
   return { site, articles: content.articles, drafts: content.drafts.length, key, hashes };
 }
@@ -238,14 +259,18 @@ function planOutputKeys(
 
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
   await checkOutDir(options.root, options.outDir);
-  const content = await readContent(options.root, options.stateDir);
+  const memory = options.memory ?? {};
+  const content = await readContent(options.root, options.stateDir, memory);
   const { site, articles } = content;
   const templatesDir = path.join(options.root, 'templates');
   const pageTemplates = await readPageTemplates(templatesDir);
   const emailTemplates = await readEmailTemplates(templatesDir);
   const plannedEmails = await planEmails(options, content, emailTemplates);
   const keys = planOutputKeys(content, pageTemplates, plannedEmails);
-  const records = await readOutputRecords(options.stateDir, options.outDir);
+  const records =
+    memory.outDir === options.outDir && memory.records !== undefined
+      ? memory.records
+      : await readOutputRecords(options.stateDir, options.outDir);
   const current = new Set(
     [...keys]
       .filter(([file, key]) =>
@@ -270,7 +295,7 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
 
   const made = new Map<string, Uint8Array>();
   let emails: BuiltEmail[];
-  const compiler = startEmailCompiler();
+  const compiler = memory.emails ?? startEmailCompiler();
   try {
     // The emails compile on another thread while this one renders the pages.
     const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
@@ -293,7 +318,8 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
       made.set(`${article.path}email.txt`, encode(web.text));
     }
   } finally {
-    await compiler.stop();
+    if (options.memory === undefined) await compiler.stop();
+    else options.memory.emails = compiler;
   }
   // In the order a first build makes them; an unchanged file is passed on as it is in out/.
   const files: OutputFile[] = [...keys.keys()].map((file) => ({
@@ -303,7 +329,8 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
   const written = writeOut(options.outDir, planOutput(files, staticFiles));
   // Only a cache: without it, the next build renders every file again.
-  await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
+  memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
+  memory.outDir = options.outDir;
   return {
     site,
     articles,

@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Article } from '../model.ts';
+import type { EmailCompiler } from './compile-emails.ts';
 
 /** Bumped when the file's layout changes. */
 const CACHE_FORMAT = 'kurier-parse-cache-1';
@@ -186,6 +187,19 @@ export async function writeParseCache(stateDir: string, cache: ParseCache): Prom
   }
 }
 
+/**
+ * What one process keeps between its builds (`kurier serve`): the caches as last written, and the articles
+ * by source hash, HTML included once a renderer asked for it, so an edit re-reads and re-parses nothing else.
+ */
+export interface BuildMemory {
+  parse?: ParseCache;
+  /** The email thread, MJML loaded; whoever keeps the memory stops it. */
+  emails?: EmailCompiler;
+  records?: Map<string, OutputRecord>;
+  outDir?: string;
+  articles?: Map<string, Article>;
+}
+
 /** What the last build wrote for an output file: the key of its inputs, and the file as it was left. */
 export interface OutputRecord {
   readonly key: string;
@@ -233,7 +247,7 @@ export async function writeOutputRecords(
   stateDir: string,
   outDir: string,
   keys: ReadonlyMap<string, string>,
-): Promise<void> {
+): Promise<Map<string, OutputRecord>> {
   const files: Record<string, OutputRecord> = {};
   for (const [file, key] of keys) {
     const info = statSync(path.join(outDir, ...file.split('/')), { throwIfNoEntry: false });
@@ -245,4 +259,5 @@ export async function writeOutputRecords(
   const temporary = `${target}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify({ outDir, files }));
   await rename(temporary, target);
+  return new Map(Object.entries(files));
 }

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
+import type { BuildMemory } from '../build/parse-cache.ts';
 import { formatError, KurierError } from '../error.ts';
 import type { Command, CommandContext } from './command.ts';
 import { type Paths, planPaths } from './paths.ts';
@@ -71,7 +72,7 @@ function startServer(outDir: string, port: number): Promise<Server> {
   });
 }
 
-async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
+async function rebuild(context: CommandContext, paths: Paths, memory: BuildMemory): Promise<void> {
   const started = context.now().getTime();
   try {
     const result = await buildPublication({
@@ -79,6 +80,7 @@ async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
       outDir: paths.outDir,
       stateDir: paths.stateDir,
       fullArticles: false,
+      memory,
     });
     const changed = result.written.filter((file) => file.changed).length;
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);
@@ -114,7 +116,9 @@ Options:
       throw new KurierError('USAGE', `--port ${String(values.port)}: give a port number from 0 to 65535.`);
     }
     const paths = planPaths(context, values);
-    await rebuild(context, paths);
+    // The model stays in memory between builds: an edit re-parses and re-renders only what it touches.
+    const memory: BuildMemory = {};
+    await rebuild(context, paths, memory);
     const server = await startServer(paths.outDir, port);
     context.io.out(
       `Serving ${path.relative(context.root, paths.outDir) || '.'}/ at http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
@@ -126,8 +130,8 @@ Options:
     const schedule = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        running = running.then(() => rebuild(context, paths));
-      }, 100);
+        running = running.then(() => rebuild(context, paths, memory));
+      }, 20);
     };
     const watchers = ['content', 'templates', 'static'].flatMap((folder) => {
       try {
@@ -143,6 +147,7 @@ Options:
     clearTimeout(timer);
     for (const watcher of watchers) watcher.close();
     await running;
+    await memory.emails?.stop();
     await new Promise((resolve) => server.close(resolve));
     return 0;
   },
