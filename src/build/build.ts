@@ -2,7 +2,7 @@
 // not changed since the last build comes from the caches in the state folder (parse-cache.ts), and the
 // parsers and renderers are loaded only when something must be parsed or rendered.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readContentSources } from '../content/read-content.ts';
 import type { CompiledEmail } from '../email/compile.ts';
@@ -260,6 +260,22 @@ function planOutputKeys(
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
   await checkOutDir(options.root, options.outDir);
   const memory = options.memory ?? {};
+  const compiler = memory.emails ?? startEmailCompiler();
+  // Without compiled emails (a first build), the email thread loads MJML while this one parses.
+  if (!existsSync(path.join(options.stateDir, 'cache', 'emails'))) compiler.warm();
+  try {
+    return await buildWith(options, memory, compiler);
+  } finally {
+    if (options.memory === undefined) await compiler.stop();
+    else options.memory.emails = compiler;
+  }
+}
+
+async function buildWith(
+  options: BuildOptions,
+  memory: BuildMemory,
+  compiler: EmailCompiler,
+): Promise<BuildResult> {
   const content = await readContent(options.root, options.stateDir, memory);
   const { site, articles } = content;
   const templatesDir = path.join(options.root, 'templates');
@@ -294,32 +310,25 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
   const render = rendering ? await import('./renderers.ts') : undefined;
 
   const made = new Map<string, Uint8Array>();
-  let emails: BuiltEmail[];
-  const compiler = memory.emails ?? startEmailCompiler();
-  try {
-    // The emails compile on another thread while this one renders the pages.
-    const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
-    building.catch(() => undefined);
-    // Everything is rendered before anything is written: a template that fails on one page stops the build
-    // with out/ untouched.
-    if (render !== undefined && renderFeeds) {
-      for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
+  // The emails compile on another thread while this one renders the pages.
+  const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
+  building.catch(() => undefined);
+  // Everything is rendered before anything is written: a template that fails on one page stops the build
+  // with out/ untouched.
+  if (render !== undefined && renderFeeds) {
+    for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
+  }
+  if (render !== undefined && renderIndex) {
+    for (const file of render.renderPages(site, articles, pageTemplates, pagesToRender)) {
+      made.set(file.path, encode(file.content));
     }
-    if (render !== undefined && renderIndex) {
-      for (const file of render.renderPages(site, articles, pageTemplates, pagesToRender)) {
-        made.set(file.path, encode(file.content));
-      }
-    }
-    emails = await building;
-    for (const { article, email } of emails) {
-      if (render === undefined || !emailsToRender.some((planned) => planned.article === article)) continue;
-      const web = render.renderWebVersion(email);
-      made.set(`${article.path}email.html`, encode(web.html));
-      made.set(`${article.path}email.txt`, encode(web.text));
-    }
-  } finally {
-    if (options.memory === undefined) await compiler.stop();
-    else options.memory.emails = compiler;
+  }
+  const emails = await building;
+  for (const { article, email } of emails) {
+    if (render === undefined || !emailsToRender.some((planned) => planned.article === article)) continue;
+    const web = render.renderWebVersion(email);
+    made.set(`${article.path}email.html`, encode(web.html));
+    made.set(`${article.path}email.txt`, encode(web.text));
   }
   // In the order a first build makes them; an unchanged file is passed on as it is in out/.
   const files: OutputFile[] = [...keys.keys()].map((file) => ({

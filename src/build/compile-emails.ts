@@ -17,6 +17,8 @@ export type EmailResponse = { readonly email: CompiledEmail } | { readonly error
 const EMAIL_WORKER: WorkerModule = { source: 'build/email-worker.ts', bundled: 'email-worker' };
 
 export interface EmailCompiler {
+  /** Starts the thread now, so that it loads MJML while the build does other work. */
+  warm(): void;
   compile(request: EmailRequest): Promise<CompiledEmail>;
   stop(): Promise<void>;
 }
@@ -27,9 +29,16 @@ export interface EmailCompiler {
  */
 export function startEmailCompiler(): EmailCompiler {
   let worker: ReturnType<typeof startTaskWorker<EmailRequest, EmailResponse>> | undefined;
+  const start = () => {
+    worker ??= startTaskWorker<EmailRequest, EmailResponse>(EMAIL_WORKER, undefined);
+    return worker;
+  };
   return {
+    warm: () => {
+      start();
+    },
     async compile(request) {
-      worker ??= startTaskWorker<EmailRequest, EmailResponse>(EMAIL_WORKER, undefined);
+      const worker = start();
       // Structured cloning copies values, not getters: the article goes over as plain data.
       const response = await worker.run({ ...request, article: { ...request.article } });
       if ('error' in response) throw deserializeError(response.error);
