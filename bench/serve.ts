@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +27,14 @@ const median = (values: readonly number[]): number =>
 
 export async function benchServe(print: (line: string) => void): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'kurier-bench-serve-'));
+  await generateProject(root, repo, ARTICLES);
+  await cp(path.join(repo, 'templates'), path.join(root, 'templates'), { recursive: true });
   const serve = spawn(process.execPath, [path.join(repo, 'bin', 'kurier.js'), 'serve', '--port', '0'], {
     cwd: repo,
     env: { ...process.env, KURIER_ROOT: root },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    await generateProject(root, repo, ARTICLES);
-    await cp(path.join(repo, 'templates'), path.join(root, 'templates'), { recursive: true });
     let output = '';
     serve.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -56,7 +56,9 @@ export async function benchServe(print: (line: string) => void): Promise<void> {
     for (let round = 0; round <= ROUNDS; round++) {
       const marker = `Fassung ${round} ${Date.now()}`;
       const saved = performance.now();
-      await writeFile(source, original.replace(/^title: "/m, `title: "${marker} `));
+      // Saved as most editors save: a new file renamed over the old one.
+      await writeFile(`${source}.tmp`, original.replace(/^title: "/m, `title: "${marker} `));
+      await rename(`${source}.tmp`, source);
       const pending = new Set(Object.keys(targets) as (keyof typeof targets)[]);
       while (pending.size > 0) {
         if (performance.now() - saved > 30_000) throw new Error(`no rebuild after 30 s: ${output}`);

@@ -261,8 +261,11 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
   await checkOutDir(options.root, options.outDir);
   const memory = options.memory ?? {};
   const compiler = memory.emails ?? startEmailCompiler();
-  // Without compiled emails (a first build), the email thread loads MJML while this one parses.
-  if (!existsSync(path.join(options.stateDir, 'cache', 'emails'))) compiler.warm();
+  // Without compiled emails (a first build), the email thread loads MJML while this one parses; a process
+  // that keeps its memory (kurier serve) has it ready for the first edit.
+  if (options.memory !== undefined || !existsSync(path.join(options.stateDir, 'cache', 'emails'))) {
+    compiler.warm();
+  }
   try {
     return await buildWith(options, memory, compiler);
   } finally {
