@@ -6,8 +6,9 @@ import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail } from '../src/email/compile.ts';
 import { prepareMessage, renderMessage } from '../src/email/mime.ts';
+import type { Reader } from '../src/email/model.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
-import { prepareEmail, type Reader, renderEmail } from '../src/email/render.ts';
+import { prepareEmail, renderEmail } from '../src/email/render.ts';
 
 const COMPILES = 20;
 const READERS = 10_000;

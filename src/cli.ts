@@ -2,7 +2,9 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command, CommandContext, Env, Io } from './commands/command.ts';
+import type { Command } from './commands/command.ts';
+import type { CommandContext, Env, Io } from './context.ts';
+import { resolveRunContext } from './environment.ts';
 import { formatError, KurierError } from './error.ts';
 
 interface CommandEntry {
@@ -68,7 +70,7 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
   try {
     parsed = parseArgs({
       args: [...rest],
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...command.parseArgsOptions, help: { type: 'boolean', short: 'h' } },
       allowPositionals: command.allowPositionals,
       strict: true,
     });
@@ -81,7 +83,9 @@ export async function main(argv: readonly string[], context: CommandContext): Pr
     return 0;
   }
   try {
-    return await command.run(parsed.values, parsed.positionals, context);
+    const { help: _help, ...values } = parsed.values;
+    const options = command.parseOptions(values);
+    return await command.run(options, parsed.positionals, await resolveRunContext(context, options));
   } catch (error) {
     if (error instanceof KurierError) {
       io.err(formatError(error));

@@ -22,6 +22,14 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'OUT_DIR_UNSAFE'
   | 'CONTENT_INVALID'
+  | 'STATE_INVALID'
+  | 'STATE_UNWRITABLE'
+  | 'SUPPRESSION_INVALID'
+  | 'SMTP_MESSAGE_REFUSED'
+  | 'WRITE_FAILED'
+  | 'PATH_TOO_LONG'
+  | 'PORT_IN_USE'
+  | 'IMAP_FAILED'
   | 'USAGE';
 
 export interface ErrorPlace {

@@ -34,6 +34,20 @@ export interface EmailSettings {
   readonly unsubscribeMailto: string;
   /** Gmail clips HTML larger than this many bytes. */
   readonly sizeBudget: number;
+  /** The return mailbox; each message's envelope sender is its VERP form, bounces+<token>@domain. */
+  readonly bounceAddress?: string | undefined;
+  /** This many soft bounces of one reader within so many days make the reader bounced. */
+  readonly softBounces: { readonly count: number; readonly withinDays: number };
+}
+
+/** Sign-up on the site: the public service (kurier server) and what the form shows. */
+export interface SubscriptionSettings {
+  /** Public base URL of kurier server; subscribe, confirm and unsubscribe live below it. */
+  readonly url: string;
+  /** The privacy notice the form links to. */
+  readonly privacyUrl: string;
+  /** The consent wording shown with the form, and recorded with each confirmation. */
+  readonly consent: string;
 }
 
 export interface Site {
@@ -56,6 +70,8 @@ export interface Site {
   /** How many of the newest articles the feeds carry. */
   readonly feedEntries: number;
   readonly email: EmailSettings;
+  /** Without it, pages carry no sign-up form. */
+  readonly subscriptions?: SubscriptionSettings | undefined;
   /** Where the settings came from, for error messages. */
   readonly sourcePath: string;
 }
@@ -82,10 +98,10 @@ export interface Article {
   readonly summaryHtml: string;
   /** The body rendered as HTML, every relative URL made absolute, headings with ids. */
   readonly html: string;
-  /** The body's Markdown source, for renderers that need structure (plain-text email). */
-  readonly markdown: string;
   /** Where the article came from, relative to the project root, for error messages. */
   readonly sourcePath: string;
+  /** What the parser changed and the writer should hear about (a slug cut to length), for the build's output. */
+  readonly warnings?: readonly string[] | undefined;
   /** Lines of the id and slug (or title) in the source, for duplicate errors. */
   readonly sourceLines?: { readonly id: number; readonly slug: number } | undefined;
 }

@@ -1,9 +1,11 @@
+// The CLI entry and bin/kurier.js as a user runs them: help, exit codes, `kurier new`, the bundled build.
+
 import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateProject } from '../bench/generate.ts';
-import { FIXED_NOW, makeProject, repoRoot, runCli } from './support/project.ts';
+import { makeProject, repoRoot, runCli } from './support/project.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -44,13 +46,38 @@ describe('kurier new', () => {
     expect(text).toContain('title: "Grüße aus dem Ruhrgebiet"\n');
     expect(text).toContain(`date: 2026-11-26T11:00:00+01:00\n`);
     expect(text).toContain('draft: true\n');
-    expect(FIXED_NOW.toISOString()).toBe('2026-11-26T10:00:00.000Z');
     const build = await runCli(root, ['build']);
     expect(build.code).toBe(0);
     expect(build.out.at(-1)).toContain('(1 draft skipped)');
     const again = await runCli(root, ['new', 'Grüße aus dem Ruhrgebiet']);
     expect(again.code).toBe(1);
     expect(again.err.join('\n')).toContain('DUPLICATE_SLUG');
+  });
+
+  it('gives a title without Latin letters the date as its slug, then the date with a counter, never ".md"', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    const first = await runCli(root, ['new', '日本語']);
+    expect([first.code, first.out, first.err]).toEqual([
+      0,
+      ['Created content/posts/2026-11-26.md (draft). Write the summary and text, then remove "draft: true".'],
+      [
+        'note: The title has no letters a URL can use (a–z, 0–9; ä → ae), so the slug is the date. Use --slug to choose a readable one.',
+      ],
+    ]);
+    expect((await runCli(root, ['new', 'Привет'])).out[0]).toMatch(
+      /^Created content\/posts\/2026-11-26-2\.md /,
+    );
+    const text = await readFile(path.join(root, 'content', 'posts', '2026-11-26.md'), 'utf8');
+    expect(text).toContain('id: tag:kurier.example,2026:2026-11-26\ntitle: "日本語"\nslug: 2026-11-26\n');
+    expect(await runCli(root, ['new', 'Eigener Pfad', '--slug', 'eigen'])).toMatchObject({ code: 0 });
+    expect(await runCli(root, ['new', 'Wort '.repeat(30)])).toMatchObject({ code: 0 });
+    const build = await runCli(root, ['build']);
+    expect([build.code, build.err, build.out.at(-1)]).toEqual([
+      0,
+      [],
+      expect.stringContaining('(4 drafts skipped)'),
+    ]);
   });
 });
 

@@ -1,3 +1,5 @@
+// The content stage as pure functions: slugs, dates, Markdown, front matter, settings, and hostile input at its boundary.
+
 import { describe, expect, it } from 'vitest';
 import { checkUnique, parseArticle } from '../src/content/article.ts';
 import { parseContent } from '../src/content/content.ts';
@@ -5,7 +7,9 @@ import { parseDate } from '../src/content/dates.ts';
 import { absoluteHtmlUrls, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { slugify } from '../src/content/slug.ts';
-import { formatError, KurierError } from '../src/error.ts';
+import { decodeUtf8 } from '../src/content/text.ts';
+import { formatError } from '../src/error.ts';
+import { errorOf } from './support/errors.ts';
 import { makeSite } from './support/fixtures.ts';
 
 const site = makeSite();
@@ -20,16 +24,6 @@ const VALID = [
   'date: 2026-11-26',
   'summary: Ein kurzer Gruß.',
 ].join('\n');
-
-function errorOf(run: () => unknown): KurierError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof KurierError) return error;
-    throw error;
-  }
-  throw new Error('expected a KurierError');
-}
 
 describe('slugify', () => {
   it('transliterates German letters and drops punctuation', () => {
@@ -258,5 +252,134 @@ describe('parseSite', () => {
   it('rejects a tag authority that is not a domain and a date', () => {
     const error = errorOf(() => parseSite('title: K\ntagAuthority: kurier\n', 'content/site.yaml'));
     expect(error.code).toBe('SETTINGS_INVALID');
+  });
+});
+
+describe('hostile input at the content boundary (issue 7)', () => {
+  const parse = (source: string) => parseArticle(source, 'content/posts/a.md', site);
+
+  it('reads years below 100 as written and refuses them as typos', () => {
+    expect(parseDate('0026-11-26T00:00:00Z', 'UTC')?.getUTCFullYear()).toBe(26);
+    expect(parseDate('0099-03-01', 'Europe/Berlin')?.getUTCFullYear()).toBe(99);
+    const error = errorOf(() => parse(article(VALID.replace('2026-11-26', '0026-11-26'))));
+    expect([error.line, error.message]).toEqual([
+      4,
+      'date: "0026-11-26" lies in the year 26; write the year in full, like 2026-11-26.',
+    ]);
+  });
+
+  it('refuses offsets no clock has', () => {
+    for (const offset of ['+99:99', '+24:00', '-05:60']) {
+      expect(parseDate(`2026-11-26T08:00:00${offset}`, 'UTC'), offset).toBeUndefined();
+    }
+    expect(parseDate('2026-11-26T08:00:00-23:59', 'UTC')?.toISOString()).toBe('2026-11-27T07:59:00.000Z');
+    expect(errorOf(() => parse(article(VALID.replace('2026-11-26', '2026-11-26T08:00+99:99')))).line).toBe(4);
+  });
+
+  it('gives an NFD title the same slug and text as the NFC one', () => {
+    const nfd = parse(article(VALID.normalize('NFD')));
+    expect(nfd.slug).toBe('gruesse-aus-bochum');
+    expect(nfd.title).toBe('Grüße aus Bochum'.normalize('NFC'));
+    expect(slugify('Gru\u0308sse')).toBe('gruesse');
+  });
+
+  it('removes control characters from every text field and the body', () => {
+    const parsed = parse(
+      article(
+        VALID.replace('Grüße', 'Grü\u0001ße\u007f').replace('Ein kurzer', 'Ein\u000b kurzer\u0085'),
+        'Text\u000c mit \u0008 Steuer\u009bzeichen.\n',
+      ),
+    );
+    expect(parsed.title).toBe('Grüße aus Bochum');
+    expect(parsed.summary).toBe('Ein kurzer Gruß.');
+    expect(parsed.html).toBe('<p>Text mit  Steuerzeichen.</p>\n');
+  });
+
+  it('cuts a long title slug at a word boundary and says so; refuses a hand-written slug that is too long', () => {
+    const parsed = parse(article(VALID.replace('Grüße aus Bochum', 'Wort '.repeat(80).trim())));
+    expect(parsed.slug).toBe(Array.from({ length: 16 }, () => 'wort').join('-'));
+    expect(parsed.slug.length).toBeLessThanOrEqual(80);
+    expect(parsed.warnings?.[0]).toMatch(
+      /^content\/posts\/a\.md:3: the slug from the title would have 399 characters/,
+    );
+    const one = parse(article(VALID.replace('Grüße aus Bochum', 'x'.repeat(300))));
+    expect(one.slug).toBe('x'.repeat(80));
+    const error = errorOf(() => parse(article(`${VALID}\nslug: ${'a'.repeat(300)}`)));
+    expect([error.line, error.message]).toEqual([
+      6,
+      `slug: a slug may have at most 200 characters; got "${'a'.repeat(300)}".`,
+    ]);
+  });
+
+  it('names the line of an unterminated quote, not the end of the front matter', () => {
+    const error = errorOf(() =>
+      parse(article(VALID.replace('title: Grüße aus Bochum', 'title: "Grüße aus'))),
+    );
+    expect([error.code, error.line]).toEqual(['YAML_INVALID', 3]);
+  });
+
+  it('asks to quote a title that YAML reads as a number', () => {
+    const error = errorOf(() => parse(article(VALID.replace('title: Grüße aus Bochum', 'title: 42'))));
+    expect([error.line, error.message]).toEqual([
+      3,
+      'title: YAML reads 42 as a number, not as text; quote it: title: "42".',
+    ]);
+    const tag = errorOf(() => parse(article(`${VALID}\ntags: [Bochum, 2026]`)));
+    expect([tag.line, tag.message]).toEqual([
+      6,
+      'tags.1: YAML reads 2026 as a number, not as text; quote it: "2026".',
+    ]);
+  });
+
+  it('refuses javascript: and data: image sources', () => {
+    for (const src of ['javascript:alert(1)', 'data:image/svg+xml;base64,PHN2Zz4=', 'JaVaScRiPt:x']) {
+      const error = errorOf(() => parse(article(`${VALID}\nimage: { src: "${src}", alt: Bild }`)));
+      expect([error.line, error.message], src).toEqual([
+        6,
+        `image.src: expected an http(s) URL or a path like bilder/zeche.jpg; got "${src}".`,
+      ]);
+    }
+    expect(parse(article(`${VALID}\nimage: { src: bild.jpg, alt: Bild }`)).image?.url).toBe(
+      'https://kurier.example/gruesse-aus-bochum/bild.jpg',
+    );
+  });
+});
+
+describe('parseSite at the boundary (issue 7)', () => {
+  const settings = (baseUrl: string) =>
+    `title: K\nbaseUrl: ${baseUrl}\nlanguage: de\nauthors: [A]\ntagAuthority: k.example,2026\nemail:\n  from: {name: K, email: k@k.example}\n  reason: Abo.\n  imprint: [K, Straße 1]\n  unsubscribeUrl: https://k.example/ab\n  unsubscribeMailto: ab@k.example\n`;
+
+  it('refuses a baseUrl with a password, a query or a fragment instead of publishing or dropping them', () => {
+    for (const [url, message] of [
+      ['https://user:geheim@k.example/', /user name or password/],
+      ['https://k.example/?ref=feed', /query/],
+      ['https://k.example/#top', /fragment/],
+    ] as const) {
+      const error = errorOf(() => parseSite(settings(url)));
+      expect([error.code, error.line], url).toEqual(['SETTINGS_INVALID', 2]);
+      expect(error.message, url).toMatch(message);
+    }
+    expect(parseSite(settings('https://k.example/blog')).baseUrl).toBe('https://k.example/blog/');
+  });
+
+  it('normalises the settings to NFC without control characters', () => {
+    expect(
+      parseSite(settings('https://k.example/').replace('title: K', 'title: "Gru\u0308\u0001ße"')).title,
+    ).toBe('Grüße');
+  });
+});
+
+describe('decodeUtf8', () => {
+  it('names the line of the first byte that is not UTF-8 instead of replacing it', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('---\ntitle: Gr'),
+      Buffer.from([0xfc]),
+      Buffer.from('ße\n---\n'),
+    ]);
+    const error = errorOf(() => decodeUtf8(bytes, 'content/posts/a.md'));
+    expect(formatError(error)).toMatch(
+      /^content\/posts\/a\.md:2 {2}CONTENT_INVALID {2}the file is not UTF-8/,
+    );
+    expect(decodeUtf8(Buffer.from('\uFEFFÄ\n'), 'x.md')).toBe('Ä\n');
   });
 });

@@ -1,3 +1,5 @@
+// The MIME message of one reader: headers, multipart/alternative, encodings, byte for byte.
+
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileEmail } from '../src/email/compile.ts';
@@ -7,8 +9,9 @@ import {
   prepareMessage,
   renderMessage,
 } from '../src/email/mime.ts';
+import type { Reader } from '../src/email/model.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
-import { prepareEmail, type Reader, renderEmail } from '../src/email/render.ts';
+import { prepareEmail, renderEmail } from '../src/email/render.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 import { type AddressObject, parseMessage } from './support/smtp.ts';
@@ -23,7 +26,6 @@ const site = makeSite({
 const article = makeArticle({
   title: 'Grüße aus Bochum – „Glück auf“: Wie eine Stadt nach Opel und Nokia neu anfängt und weitermacht',
   html: '<p>Größere Maßstäbe – „Fördertürme“ ä ö ü ß.</p>\n<p>Zeile = Gleichung, From here.</p>\n',
-  markdown: 'Größere Maßstäbe – „Fördertürme“ ä ö ü ß.\n\nZeile = Gleichung,\nFrom here.\n',
 });
 const compiled = await compileEmail(site, article, templates);
 const preparedMessage = prepareMessage(compiled, site);

@@ -1,18 +1,20 @@
+// The plain-text part of the email: wrapping, lists, links as numbered references, the sample's text.
+
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArticle } from '../src/content/article.ts';
-import { lexMarkdown } from '../src/content/markdown.ts';
+import { decodeHtmlEntities, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail } from '../src/email/compile.ts';
 import { readEmailTemplates } from '../src/email/read-templates.ts';
 import { prepareEmail, renderEmail } from '../src/email/render.ts';
-import { decodeEntities, renderTextBody, textWidth, wrapText } from '../src/email/text.ts';
+import { renderTextBody, textWidth, wrapText } from '../src/email/text.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const PAGE = 'https://kurier.example/artikel/';
 const text = (markdown: string, width?: number) =>
-  renderTextBody(lexMarkdown(markdown, PAGE), {
+  renderTextBody(renderMarkdown(markdown, PAGE), {
     imageLabel: 'Bild',
     ...(width === undefined ? {} : { width }),
   });
@@ -119,7 +121,7 @@ describe('renderTextBody', () => {
 
   it('decodes character references but keeps code as written', () => {
     expect(text('Fish &amp; Chips &ndash; `a &amp; b` und \\*').body).toBe('Fish & Chips – a &amp; b und *');
-    expect(decodeEntities('&#x201E;Gl&uuml;ck&#8220; &bogus;')).toBe('„Glück“ &bogus;');
+    expect(decodeHtmlEntities('&#x201E;Gl&uuml;ck&#8220; &bogus;')).toBe('„Glück“ &bogus;');
   });
 
   it('turns raw HTML blocks into their text and drops comments', () => {
@@ -168,7 +170,7 @@ describe('the plain-text part of the sample email', async () => {
 
   it('lists the links of an article at the end of its body', async () => {
     const linked = makeArticle({
-      markdown: 'Mehr beim [ZESS](https://zess.example/) und [hier](/archiv/).\n',
+      html: '<p>Mehr beim <a href="https://zess.example/">ZESS</a> und <a href="https://kurier.example/archiv/">hier</a>.</p>\n',
     });
     const result = renderEmail(prepareEmail(await compileEmail(makeSite(), linked, templates)), reader).text;
     expect(result).toContain(

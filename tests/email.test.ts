@@ -1,12 +1,15 @@
+// compileEmail and renderEmail: the MJML + Handlebars email of an article, its variants, raw HTML and template errors.
+
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
-import { type CompiledEmail, compileEmail } from '../src/email/compile.ts';
+import { compileEmail } from '../src/email/compile.ts';
+import type { CompiledEmail, Reader } from '../src/email/model.ts';
 import { type EmailTemplates, readEmailTemplates } from '../src/email/read-templates.ts';
-import { prepareEmail, type Reader, renderEmail } from '../src/email/render.ts';
+import { prepareEmail, renderEmail } from '../src/email/render.ts';
 import { renderWebVersion } from '../src/email/web.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
@@ -161,7 +164,6 @@ describe('renderEmail', () => {
 describe('article text that looks like a template', () => {
   const tricky = makeArticle({
     html: '<p>Schreiben Sie {{name}}, {{{x}}} oder }} und {{#if a}}.</p>\n<pre><code>{{&gt; partial}}</code></pre>\n',
-    markdown: 'Schreiben Sie {{name}}, {{{x}}} oder }} und {{#if a}}.\n\n```\n{{> partial}}\n```\n',
     summary: 'Die Vorlage {{reader "email"}} bleibt Text.',
     summaryHtml: 'Die Vorlage {{reader &quot;email&quot;}} bleibt Text.',
   });
@@ -263,7 +265,7 @@ describe('raw HTML in an article', () => {
     expect(html).not.toMatch(/<iframe|<script/);
     expect(html).toContain('Nachher');
     expect(compiled.warnings).toEqual([
-      'content/posts/gruesse-aus-bochum.md: the email leaves out <iframe>, <script>: mail clients remove scripts, styles, embeds and forms. The web page keeps them.',
+      'content/posts/gruesse-aus-bochum.md: the email leaves out <iframe>, <script>: the email and the feeds keep plain markup only (no scripts, styles, embeds, forms, event handlers, or links other than http, https and mailto). The web page keeps them.',
     ]);
   });
 
@@ -274,12 +276,20 @@ describe('raw HTML in an article', () => {
       ['<div><span>a</div></span>', 'closes </div> while <span> is still open'],
       ['<p>a <!-- offen</p>', 'has a comment that never ends'],
       ['<p>a</mj-text><mj-text>b</p>', 'contains the MJML tag </mj-text>'],
+      ['<p title="a>b</div>">a</p></div>', 'has a </div> without a matching <div>'],
     ]) {
       const error = await caught(compileEmail(makeSite(), makeArticle({ html }), templates));
       expect(error.code, html).toBe('EMAIL_INVALID');
       expect(error.message, html).toContain(problem);
       expect(error.file).toBe('content/posts/gruesse-aus-bochum.md');
     }
+  });
+
+  it('reads tags and comments inside quoted attribute values as text', async () => {
+    const html = '<p title="</div> <!-- a>b">a</p><!-- zu --><div data-x=">"><p>b</p></div>';
+    await expect(compileEmail(makeSite(), makeArticle({ html }), templates)).resolves.toMatchObject({
+      warnings: [],
+    });
   });
 
   it('accepts end tags HTML lets authors leave out', async () => {
@@ -297,6 +307,35 @@ describe('template errors', () => {
     expect(error.code).toBe('TEMPLATE_INVALID');
     expect(error.file).toBe('templates/email.mjml.hbs');
     expect(error.line).toBeGreaterThan(1);
+  });
+
+  it('names the template file and source line of an MJML error, not a line of the filled-in text', async () => {
+    const card = '<mj-section background-color="#ffffff" css-class="k-card" padding="8px 0px 16px">';
+    const broken = withHtmlTemplate((source) =>
+      source.replace(card, card.replace('<mj-section', '<mj-section colour="red"')),
+    );
+    const expected = templates.html.source.split('\n').findIndex((line) => line.includes(card)) + 1;
+    const error = await caught(compileEmail(makeSite(), makeArticle(), broken));
+    expect(error.code).toBe('TEMPLATE_INVALID');
+    expect(error.file).toBe('templates/email.mjml.hbs');
+    expect(error.line).toBe(expected);
+    expect(error.message).toContain(
+      `templates/email.mjml.hbs:${expected} <mj-section>: Attribute colour is illegal`,
+    );
+
+    const footer = templates.partials.footer;
+    if (footer === undefined) throw new Error('the sample has a footer partial');
+    const footerLines = footer.source.split('\n');
+    const at = footerLines.findIndex((line) => line.includes('<mj-text'));
+    footerLines[at] = footerLines[at]?.replace('<mj-text', '<mj-text colour="red"') ?? '';
+    const inPartial = await caught(
+      compileEmail(makeSite(), makeArticle(), {
+        ...templates,
+        partials: { ...templates.partials, footer: { ...footer, source: footerLines.join('\n') } },
+      }),
+    );
+    expect(inPartial.file).toBe('templates/email-partials/footer.hbs');
+    expect(inPartial.line).toBe(at + 1);
   });
 
   it('rejects an unknown reader field and a reader field in a typed MJML attribute', async () => {

@@ -7,9 +7,9 @@ import type { Article, Site } from '../src/model.ts';
 import { renderFeeds } from '../src/render/feeds.ts';
 import {
   cdataSection,
-  escapeHtml,
   escapeXmlAttribute,
   escapeXmlText,
+  plainTextToHtml,
   stripInvalidXmlChars,
 } from '../src/render/xml.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
@@ -218,7 +218,7 @@ describe('renderFeeds', () => {
     ].join('\n');
     const { json, atom } = render(makeSite(), [parseArticle(source, 'content/posts/gruss.md', makeSite())]);
     expect(json.items[0]?.content_html).toBe(
-      '<p>Ein <em>Anfang</em></p>\n<p><a href="https://kurier.example/gruesse-aus-bochum/#fn-1">1</a> <a href="https://kurier.example/andere/">x</a> <img src="https://kurier.example/gruesse-aus-bochum/bild.png" alt=""> <a href="mailto:a@b.example">m</a> <a href="https://elsewhere.example/%C3%A4">e</a></p>\n',
+      '<p>Ein <em>Anfang</em></p>\n<p><a href="https://kurier.example/gruesse-aus-bochum/#fn-1">1</a> <a href="https://kurier.example/andere/">x</a> <img src="https://kurier.example/gruesse-aus-bochum/bild.png" alt="" /> <a href="mailto:a@b.example">m</a> <a href="https://elsewhere.example/%C3%A4">e</a></p>\n',
     );
     expect(atom).toContain('<a href="https://kurier.example/andere/">x</a>');
   });
@@ -335,7 +335,7 @@ describe('renderFeeds', () => {
 
   it('writes text that looks like its own internal placeholders as plain text', () => {
     const title = 'urn:x-kurier-slot:0 and urn:x-kurier-slot:99999';
-    const html = '<p><![CDATA[urn:x-kurier-slot:1]]> <a href="urn:x-kurier-slot:2">x</a></p>';
+    const html = '<p>urn:x-kurier-slot:1 <a href="https://kurier.example/urn:x-kurier-slot:2">x</a></p>';
     const { atom, rss, json } = render(makeSite(), [
       makeArticle({ title, html, tags: ['urn:x-kurier-slot:3'] }),
     ]);
@@ -344,7 +344,22 @@ describe('renderFeeds', () => {
     expect(atom).toContain(`<title type="html"><![CDATA[${title}]]></title>`);
     expect(atom).toContain('<category term="urn:x-kurier-slot:3"/>');
     expect(rss).toContain(`<title><![CDATA[${title}]]></title>`);
-    expect(rss).toContain('<![CDATA[urn:x-kurier-slot:1]]]]><![CDATA[>');
+    expect(rss).toContain(
+      `<content:encoded><![CDATA[<p>Wo einst Fördertürme standen, entstehen heute Start-ups.</p>\n${html}]]>`,
+    );
+  });
+
+  it('writes <, & and > in RSS plain text as hexadecimal references, as the W3C validator wants', () => {
+    const { atom, rss, json } = render(makeSite(), [
+      makeArticle({ title: 'Größe <b> & Co', tags: ['C++ & <Templates>'], authors: [{ name: 'Ä & <Ö>' }] }),
+    ]);
+    expect(rss).toContain('<title>Größe &#x3C;b&#x3E; &#x26; Co</title>');
+    expect(rss).toContain('<category>C++ &#x26; &#x3C;Templates&#x3E;</category>');
+    expect(rss).toContain('<dc:creator>Ä &#x26; &#x3C;Ö&#x3E;</dc:creator>');
+    // HTML stays in CDATA; Atom and JSON Feed say what their text is and keep their own escaping.
+    expect(rss).toContain('<content:encoded><![CDATA[<p>');
+    expect(atom).toContain('<category term="C++ &amp; &lt;Templates&gt;"/>');
+    expect(json.items[0]?.title).toBe('Größe <b> & Co');
   });
 
   it('keeps emoji, which are surrogate pairs in JavaScript strings', () => {
@@ -363,7 +378,7 @@ describe('XML helpers', () => {
       'a &lt; b &amp;&amp; c &gt; d ]]&gt; "q"&#13;\n',
     );
     expect(escapeXmlAttribute('a<b&"c\'\td\ne\r')).toBe("a&lt;b&amp;&quot;c'&#9;d&#10;e&#13;");
-    expect(escapeHtml('AT&T <b> "x" &amp;')).toBe('AT&amp;T &lt;b&gt; &quot;x&quot; &amp;amp;');
+    expect(plainTextToHtml('AT&T <b> "x" &amp;')).toBe('AT&amp;T &lt;b&gt; &quot;x&quot; &amp;amp;');
   });
 
   it('split every ]]> of a CDATA text, not just the first', () => {

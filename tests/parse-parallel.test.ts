@@ -1,3 +1,5 @@
+// Parsing a large site on worker threads gives the same articles and errors as parsing on the main thread.
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

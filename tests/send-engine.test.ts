@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeliverySummary, deliver } from '../src/send/deliver.ts';
-import { countStates, DEFERRED, Journal, REJECTED, readJournal, SENT } from '../src/send/journal.ts';
+import { readSendEnv } from '../src/send/env.ts';
+import { countStates, DEFERRED, openJournal, REJECTED, readJournal, SENT } from '../src/send/journal.ts';
 import type { RetryPolicy } from '../src/send/plan.ts';
 import { type Clock, systemClock, TokenBucket } from '../src/send/rate.ts';
 import type { IndexedRecipient, Recipient } from '../src/send/recipients.ts';
@@ -63,7 +64,7 @@ interface RunOptions {
 
 async function run(options: RunOptions): Promise<{ summary: DeliverySummary; states: Uint8Array }> {
   if (server === undefined || transport === undefined) throw new Error('start the server first');
-  const journal = await Journal.open(path.join(dir, 'journal.jsonl'));
+  const journal = await openJournal(path.join(dir, 'journal.jsonl'));
   const states = options.states ?? new Uint8Array(options.count);
   try {
     const summary = await deliver({
@@ -95,7 +96,9 @@ async function run(options: RunOptions): Promise<{ summary: DeliverySummary; sta
 
 async function start(options: Parameters<typeof startSmtpServer>[0] = {}, connections = 3): Promise<void> {
   server = await startSmtpServer(options);
-  transport = createSmtpTransport({ url: new URL(server.url), connections });
+  const { smtp } = await readSendEnv('/', { SMTP_URL: server.url });
+  if (smtp === undefined) throw new Error('no SMTP_URL');
+  transport = createSmtpTransport({ server: smtp, name: 'kurier.example', connections });
 }
 
 function recipientsReceived(): string[] {
@@ -291,7 +294,7 @@ describe('deliver with --rate', () => {
     const sentAt: number[] = [];
     const transport: Transport = {
       description: 'clocked',
-      verify: async () => {},
+      verify: async () => ({ maxMessageBytes: undefined }),
       send: async () => {
         sentAt.push(now);
         return { kind: 'sent', response: '250 OK' };

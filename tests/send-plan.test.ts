@@ -1,17 +1,16 @@
 // The pure decisions of a send: what an SMTP reply means, retry delays, ids and tokens, resume plans, progress.
 
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FingerprintSet } from '../src/send/fingerprints.ts';
+import { FingerprintSet, fingerprint } from '../src/send/fingerprints.ts';
 import { ATTEMPTING, DEFERRED, PENDING, REJECTED, SENT } from '../src/send/journal.ts';
 import {
-  planMessageId,
-  planResume,
-  planRetryDelay,
-  planUnsubscribeMailto,
-  planUnsubscribeToken,
-  planUnsubscribeUrl,
-  shouldSend,
-} from '../src/send/plan.ts';
+  messageIdOf,
+  unsubscribeMailtoOf,
+  unsubscribeTokenOf,
+  unsubscribeUrlOf,
+} from '../src/send/message.ts';
+import { planResume, planRetryDelay, shouldSend } from '../src/send/plan.ts';
 import { createProgressReporter, formatDuration, renderProgress } from '../src/send/progress.ts';
 import { classifySmtpFailure, parseEnhancedStatus } from '../src/send/transport.ts';
 
@@ -75,34 +74,34 @@ describe('planRetryDelay', () => {
 
 describe('message ids and unsubscribe tokens', () => {
   it('gives each reader of an article the same Message-ID every time, on the publication domain', () => {
-    const id = planMessageId('tag:kurier.example,2026:a', 'anna@example.com', 'kurier.example');
+    const id = messageIdOf('tag:kurier.example,2026:a', 'anna@example.com', 'kurier.example');
     expect(id).toMatch(/^<[A-Za-z0-9_-]{32}@kurier\.example>$/);
-    expect(planMessageId('tag:kurier.example,2026:a', 'anna@example.com', 'kurier.example')).toBe(id);
-    expect(planMessageId('tag:kurier.example,2026:b', 'anna@example.com', 'kurier.example')).not.toBe(id);
-    expect(planMessageId('tag:kurier.example,2026:a', 'ben@example.com', 'kurier.example')).not.toBe(id);
+    expect(messageIdOf('tag:kurier.example,2026:a', 'anna@example.com', 'kurier.example')).toBe(id);
+    expect(messageIdOf('tag:kurier.example,2026:b', 'anna@example.com', 'kurier.example')).not.toBe(id);
+    expect(messageIdOf('tag:kurier.example,2026:a', 'ben@example.com', 'kurier.example')).not.toBe(id);
   });
 
   it('signs the lowercased address, and says so when there is no secret', () => {
-    const token = planUnsubscribeToken('0123456789abcdef0123', 'anna@example.com');
+    const token = unsubscribeTokenOf('0123456789abcdef0123', 'anna@example.com');
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(planUnsubscribeToken('another-secret-0123456', 'anna@example.com')).not.toBe(token);
-    expect(planUnsubscribeToken(undefined, 'anna@example.com')).toContain('NO-SECRET');
+    expect(unsubscribeTokenOf('another-secret-0123456', 'anna@example.com')).not.toBe(token);
+    expect(unsubscribeTokenOf(undefined, 'anna@example.com')).toContain('NO-SECRET');
   });
 
   it('asks for the unsubscribe subject in the mailto: URL unless the setting has its own query', () => {
-    expect(planUnsubscribeMailto('abmelden@kurier.example')).toBe(
+    expect(unsubscribeMailtoOf('abmelden@kurier.example')).toBe(
       'mailto:abmelden@kurier.example?subject=unsubscribe',
     );
-    expect(planUnsubscribeMailto('mailto:u@kurier.example?subject=stop')).toBe(
+    expect(unsubscribeMailtoOf('mailto:u@kurier.example?subject=stop')).toBe(
       'mailto:u@kurier.example?subject=stop',
     );
   });
 
   it('appends the token to the unsubscribe URL, keeping its query and fragment', () => {
-    expect(planUnsubscribeUrl('https://kurier.example/abmelden', 'T')).toBe(
+    expect(unsubscribeUrlOf('https://kurier.example/abmelden', 'T')).toBe(
       'https://kurier.example/abmelden?token=T',
     );
-    expect(planUnsubscribeUrl('https://kurier.example/u?list=1#form', 'T')).toBe(
+    expect(unsubscribeUrlOf('https://kurier.example/u?list=1#form', 'T')).toBe(
       'https://kurier.example/u?list=1&token=T#form',
     );
   });
@@ -188,5 +187,13 @@ describe('FingerprintSet', () => {
     let strangers = 0;
     for (let i = 50_000; i < 100_000; i += 1) if (set.has(`reader${i}@example.com`)) strangers += 1;
     expect(strangers).toBe(0);
+  });
+
+  it('keys on a 128-bit SHA-256 prefix, so no crafted pair of addresses can collide', () => {
+    expect(fingerprint('anna@example.com')).toEqual(
+      Uint32Array.from([0, 4, 8, 12], (at) =>
+        createHash('sha256').update('anna@example.com').digest().readUInt32LE(at),
+      ),
+    );
   });
 });

@@ -6,15 +6,21 @@ import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandContext, Env, Io } from '../src/commands/command.ts';
-import { defaultPublishDeps, runPublish } from '../src/commands/publish.ts';
+import {
+  defaultPublishDeps,
+  type PublishOptions,
+  publishCommand,
+  runPublish,
+} from '../src/commands/publish.ts';
 import { statusCommand } from '../src/commands/status.ts';
+import type { CommandContext, Env, Io } from '../src/context.ts';
+import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
-import { planMessageId } from '../src/send/plan.ts';
+import { messageIdOf } from '../src/send/message.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
-const SECRET = 'test-secret-0123456789abcdef';
+const SECRET = '8c1f0e4b9a7d2c6e5f3a1b0d9e8c7f6a5b4c3d2e1f0a9b8c';
 const ARTICLE_ID = 'tag:kurier.example,2026:bochum-leben-nach-der-industrie';
 const TITLE = 'Bochum zeigt: Es gibt ein Leben nach der Industrie';
 const FAST = { ...defaultPublishDeps, retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } };
@@ -67,7 +73,13 @@ async function publish(
   positionals: string[] = [],
 ) {
   const output = collect();
-  const code = await runPublish(values, positionals, context(env, output.io), FAST);
+  const run = await resolveRunContext(context(env, output.io), values);
+  const code = await runPublish(
+    publishCommand.parseOptions(values) as PublishOptions,
+    positionals,
+    run,
+    FAST,
+  );
   return { code, ...output };
 }
 
@@ -144,7 +156,7 @@ describe('kurier publish', () => {
     expect(header(anna, 'from')).toBe('From: "Kurier" <newsletter@kurier.example>');
     expect(header(anna, 'reply-to')).toBe('Reply-To: redaktion@kurier.example');
     expect(anna.to).toMatchObject({ value: [{ address: 'anna@example.com', name: 'Anna Müller' }] });
-    expect(anna.messageId).toBe(planMessageId(ARTICLE_ID, 'anna@example.com', 'kurier.example'));
+    expect(anna.messageId).toBe(messageIdOf(ARTICLE_ID, 'anna@example.com', 'kurier.example'));
     expect(anna.date?.toISOString()).toBe('2026-11-26T08:00:00.000Z');
     expect(header(anna, 'list-id')).toBe('List-Id: Kurier <newsletter.kurier.example>');
     const token = createHmac('sha256', SECRET).update('anna@example.com').digest('base64url');
@@ -187,7 +199,7 @@ describe('kurier publish', () => {
     expect(suppression).not.toContain('reader6');
 
     const status = collect();
-    await statusCommand.run({}, [], context({}, status.io));
+    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
     expect(status.out.join('\n')).toContain(
       'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
     );
@@ -306,7 +318,9 @@ describe('kurier publish', () => {
     expect([...copies.keys()].sort()).toEqual([...everyone].sort());
     // Any reader who got two copies got the same Message-ID twice: one message to their client.
     for (const ids of copies.values()) expect(ids.size).toBe(1);
-    expect(server.received.length - 150).toBeLessThanOrEqual(5);
+    // At most the messages in hand at the kill: two per connection (one on the wire, one journaled next),
+    // any of which may have arrived before its "sent" record reached the disk.
+    expect(server.received.length - 150).toBeLessThanOrEqual(10);
   });
 
   it('stops cleanly on SIGTERM (what is in flight finishes, exit 1) and the next run sends the rest once', async () => {
@@ -318,7 +332,7 @@ describe('kurier publish', () => {
     expect(await child.exited).toEqual({ code: 1, signal: null });
     expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
     const status = collect();
-    await statusCommand.run({}, [], context({}, status.io));
+    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
     // Nothing in doubt after a clean stop, and no lock left behind.
     expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
     expect(status.out.join('\n')).not.toContain('right now');
@@ -345,8 +359,8 @@ describe('kurier publish', () => {
     const parsed = await server.parsed();
     const toReader1 = parsed.filter((message) => header(message, 'to').includes('reader1@'));
     expect(toReader1.map((message) => message.messageId)).toEqual([
-      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
-      planMessageId(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+      messageIdOf(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
+      messageIdOf(ARTICLE_ID, 'reader1@example.com', 'kurier.example'),
     ]);
   });
 

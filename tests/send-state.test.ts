@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAddress } from '../src/send/address.ts';
 import { AppendLog } from '../src/send/files.ts';
-import { Journal, readJournal, SENT } from '../src/send/journal.ts';
+import { openJournal, readJournal, SENT } from '../src/send/journal.ts';
 import {
   acquireLock,
   isLockStale,
@@ -17,7 +17,7 @@ import {
 } from '../src/send/lock.ts';
 import { freezeRecipients, type ListProblem, readRecipients } from '../src/send/recipients.ts';
 import { parseDelimiter, readSubscribers, type SubscriberRow } from '../src/send/subscribers.ts';
-import { readSuppression, SuppressionWriter } from '../src/send/suppression.ts';
+import { openSuppressionWriter, readSuppression } from '../src/send/suppression.ts';
 
 let dir: string;
 
@@ -179,8 +179,8 @@ describe('suppression list', () => {
       path.join(dir, 'suppressed.jsonl'),
       '# unsubscribe form\nUser@Example.com\n{"email":"x@bücher.example","reason":"bounced"}\n',
     );
-    const writer = await SuppressionWriter.open(dir);
-    await writer.add({ email: 'new@example.com', reason: 'bounced', detail: '550 5.1.1' });
+    const writer = await openSuppressionWriter(dir);
+    await writer.append({ email: 'new@example.com', reason: 'bounced', detail: '550 5.1.1' });
     await writer.close();
     expect([...(await readSuppression(dir))].sort()).toEqual([
       'new@example.com',
@@ -191,15 +191,45 @@ describe('suppression list', () => {
 
   it('refuses a damaged entry instead of silently mailing someone', async () => {
     await writeFile(path.join(dir, 'suppressed.jsonl'), '{"email":\n');
-    await expect(readSuppression(dir)).rejects.toMatchObject({ code: 'SUBSCRIBERS_INVALID', line: 1 });
+    await expect(readSuppression(dir)).rejects.toMatchObject({ code: 'SUPPRESSION_INVALID', line: 1 });
+  });
+
+  it('counts a last line without its newline, and appends after it without cutting it off', async () => {
+    const file = path.join(dir, 'suppressed.jsonl');
+    await writeFile(file, 'r1@example.org\nr2@example.org');
+    expect([...(await readSuppression(dir))].sort()).toEqual(['r1@example.org', 'r2@example.org']);
+    const writer = await openSuppressionWriter(dir);
+    await writer.append({ email: 'r3@example.org', reason: 'bounced' });
+    await writer.close();
+    expect(await readFile(file, 'utf8')).toBe(
+      'r1@example.org\nr2@example.org\n{"email":"r3@example.org","reason":"bounced"}\n',
+    );
+    expect([...(await readSuppression(dir))].sort()).toEqual([
+      'r1@example.org',
+      'r2@example.org',
+      'r3@example.org',
+    ]);
+  });
+
+  it('stops at a line that is not an address or not UTF-8, naming the line', async () => {
+    const file = path.join(dir, 'suppressed.jsonl');
+    await writeFile(file, 'r1@example.org\nr2 at example.org\n');
+    await expect(readSuppression(dir)).rejects.toMatchObject({ code: 'SUPPRESSION_INVALID', line: 2 });
+    await writeFile(
+      file,
+      Buffer.concat([Buffer.from('r1@example.org\n# J'), Buffer.from([0xf6]), Buffer.from('rg\n')]),
+    );
+    await expect(readSuppression(dir)).rejects.toMatchObject({ code: 'STATE_INVALID', line: 2 });
+    await writeFile(file, 'Rita <R4@Example.org>\n{"email":"r5@example.org"}');
+    expect([...(await readSuppression(dir))].sort()).toEqual(['r4@example.org', 'r5@example.org']);
   });
 });
 
 describe('journal', () => {
   it('group-commits concurrent records: each is durable when its promise resolves', async () => {
     const file = path.join(dir, 'journal.jsonl');
-    const journal = await Journal.open(file);
-    await Promise.all(Array.from({ length: 500 }, (_, i) => journal.record({ i, s: 'sent', t: i })));
+    const journal = await openJournal(file);
+    await Promise.all(Array.from({ length: 500 }, (_, i) => journal.append({ i, s: 'sent', t: i })));
     // Before close: everything awaited is on disk already.
     const replay = await readJournal(file, 500);
     expect(replay.records).toBe(500);
@@ -207,18 +237,20 @@ describe('journal', () => {
     await journal.close();
   });
 
-  it('ignores a torn last line and cuts it off before appending', async () => {
+  it('ignores a torn line of a crash, and appends after it without cutting anything off', async () => {
     const file = path.join(dir, 'journal.jsonl');
     await writeFile(file, '{"i":0,"s":"attempting","t":1}\n{"i":0,"s":"sent","t":2}\n{"i":1,"s":"att');
     const replay = await readJournal(file, 2);
-    expect(replay).toMatchObject({ records: 2, tornTail: true, lastAt: 2 });
+    expect(replay).toMatchObject({ records: 2, torn: 1, lastAt: 2 });
     expect([...replay.states]).toEqual([SENT, 0]);
-    const journal = await Journal.open(file);
-    await journal.record({ i: 1, s: 'attempting', t: 3 });
+    const journal = await openJournal(file);
+    await journal.append({ i: 1, s: 'attempting', t: 3 });
     await journal.close();
     expect(await readFile(file, 'utf8')).toBe(
-      '{"i":0,"s":"attempting","t":1}\n{"i":0,"s":"sent","t":2}\n{"i":1,"s":"attempting","t":3}\n',
+      '{"i":0,"s":"attempting","t":1}\n{"i":0,"s":"sent","t":2}\n{"i":1,"s":"att\n{"i":1,"s":"attempting","t":3}\n',
     );
+    const again = await readJournal(file, 2);
+    expect(again).toMatchObject({ records: 3, torn: 1, lastAt: 3 });
   });
 
   it('refuses a damaged line in the middle, and a record beyond the frozen list', async () => {

@@ -1,5 +1,8 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+// `kurier serve` as a real process on 127.0.0.1: serving out/, rebuilding on a save, methods and links it refuses.
+
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
@@ -19,15 +22,25 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A GET with the path sent as written (fetch would resolve "..", a raw client may not). */
-function get(base: string, rawPath: string): Promise<{ status: number; body: string }> {
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly allow: string | undefined;
+}
+
+/** A request with the path sent as written (fetch would resolve "..", a raw client may not). */
+function get(base: string, rawPath: string, method = 'GET'): Promise<Answer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const call = request({ hostname, port, path: rawPath }, (response) => {
+    const call = request({ hostname, port, path: rawPath, method }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString(),
+          allow: response.headers.allow,
+        }),
       );
     });
     call.on('error', reject);
@@ -105,5 +118,65 @@ describe('kurier serve', () => {
     controller.abort();
     expect(await running).toBe(0);
     await expect(get(base, '/')).rejects.toThrow();
+  });
+
+  it('follows no symbolic link below out/ and answers only GET and HEAD', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    const secret = path.join(root, 'geheim');
+    await mkdir(secret);
+    await writeFile(path.join(secret, 'passwort.txt'), 'streng geheim');
+    const out: string[] = [];
+    const controller = new AbortController();
+    const running = main(['serve', '--port', '0'], {
+      root,
+      env: {},
+      io: { isTTY: false, out: (line) => out.push(line), err: () => {}, status: () => {} },
+      now: () => FIXED_NOW,
+      signal: controller.signal,
+    });
+    const base = await until(
+      () => out.map((line) => /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(line)?.[1]).find(Boolean),
+      'the server',
+    );
+    await symlink(secret, path.join(root, 'out', 'link'));
+    await symlink('/etc/passwd', path.join(root, 'out', 'passwd'));
+    await symlink(
+      path.join(secret, 'passwort.txt'),
+      path.join(root, 'out', 'bochum-leben-nach-der-industrie', 'p'),
+    );
+    for (const target of ['/link/passwort.txt', '/link/', '/passwd', '/bochum-leben-nach-der-industrie/p']) {
+      const answer = await get(base, target);
+      expect([answer.status, answer.body], target).toEqual([404, 'Not found\n']);
+    }
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']) {
+      const answer = await get(base, '/index.html', method);
+      expect([answer.status, answer.allow], method).toEqual([405, 'GET, HEAD']);
+    }
+    const head = await get(base, '/', 'HEAD');
+    expect([head.status, head.body]).toEqual([200, '']);
+    controller.abort();
+    expect(await running).toBe(0);
+  });
+
+  it('says clearly that the port is taken, without a stack trace', async () => {
+    const root = await makeProject();
+    roots.push(root);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    const err: string[] = [];
+    const code = await main(['serve', '--port', String(port)], {
+      root,
+      env: {},
+      io: { isTTY: false, out: () => {}, err: (line) => err.push(line), status: () => {} },
+      now: () => FIXED_NOW,
+      signal: new AbortController().signal,
+    });
+    await new Promise((resolve) => blocker.close(resolve));
+    expect(code).toBe(1);
+    expect(err).toEqual([
+      `PORT_IN_USE  port ${port} on 127.0.0.1 is in use (another kurier serve?): stop that program or choose another port with --port N (0 picks a free one).`,
+    ]);
   });
 });

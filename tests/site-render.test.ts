@@ -1,4 +1,6 @@
-import { readFile, rm } from 'node:fs/promises';
+// The built pages in real headless Chromium, served over HTTP on 127.0.0.1: layout at every width and axe-core.
+
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import {
   VIEWPORT_WIDTHS,
 } from './support/chromium.ts';
 import { makeProject, runCli } from './support/project.ts';
+import { lacks } from './support/requirements.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,7 +40,7 @@ function serve(outDir: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-describe('the web pages in real Chromium', () => {
+describe.skipIf(lacks('chromium'))('the web pages in real Chromium', () => {
   let root: string;
   let server: Server;
   let browser: Browser;
@@ -45,6 +48,12 @@ describe('the web pages in real Chromium', () => {
 
   beforeAll(async () => {
     root = await makeProject();
+    // With the sign-up form, so that it is checked too, at every width and in both schemes.
+    await appendFile(
+      path.join(root, 'content', 'site.yaml'),
+      'subscriptions:\n  url: https://kurier.example/newsletter/\n  privacyUrl: https://kurier.example/datenschutz/\n' +
+        '  consent: Ich möchte den Newsletter per E-Mail erhalten und kann mich jederzeit abmelden.\n',
+    );
     expect((await runCli(root, ['build'])).code).toBe(0);
     server = await serve(path.join(root, 'out'));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;

@@ -2,10 +2,10 @@
 // not changed since the last build comes from the caches in the state folder (parse-cache.ts), and the
 // parsers and renderers are loaded only when something must be parsed or rendered.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readContentSources } from '../content/read-content.ts';
-import type { CompiledEmail } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import { type EmailTemplates, readEmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
@@ -27,7 +27,7 @@ import {
 import type { ParseWorker } from './parse-content.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
-import { checkOutDir, type WrittenFile, writeOut } from './write-out.ts';
+import { checkOutDir, type Disk, type WrittenFile, writeOut } from './write-out.ts';
 
 export interface BuildOptions {
   /** The project: content/ and templates/ below it. */
@@ -42,6 +42,8 @@ export interface BuildOptions {
   readonly fullArticles?: boolean;
   /** Kept between builds of one process, and updated by each. */
   readonly memory?: BuildMemory;
+  /** The file system out/ is written through; tests pass the real one with a fault injected. */
+  readonly disk?: Disk;
 }
 
 export interface BuiltEmail {
@@ -80,7 +82,7 @@ interface BuildContent {
   readonly site: Site;
   /** Published articles, newest first. */
   readonly articles: readonly Article[];
-  readonly drafts: number;
+  readonly drafts: readonly Article[];
   /** Hash of the code and settings the articles were parsed under. */
   readonly key: string;
   /** Hash of each article's source, by source path. */
@@ -124,14 +126,16 @@ async function readContent(root: string, stateDir: string, memory: BuildMemory =
     sources.articles.every((source) => usable.get(source.path)?.hash === hashes.get(source.path));
   if (unchanged) {
     const site = plan.site as Site;
-    const articles = plan.published.map((file) => {
+    const restorePlanned = (file: string) => {
       const stored = usable.get(file);
       if (stored === undefined) throw new Error(`the parse cache plan names ${file}, which it lacks`);
       return restore(file, site, stored);
-    });
+    };
+    const articles = plan.published.map(restorePlanned);
+    const drafts = plan.drafts.map(restorePlanned);
     memory.parse = cache;
     memory.articles = kept;
-    return { site, articles, drafts: plan.drafts.length, key, hashes };
+    return { site, articles, drafts, key, hashes };
   }
 
   const parse = await loadParser();
@@ -175,7 +179,7 @@ async function readContent(root: string, stateDir: string, memory: BuildMemory =
     // Only a cache: a state folder that cannot take it costs the next build its parsing, nothing else.
     await writeParseCache(stateDir, memory.parse).catch(() => undefined);
   }
-  return { site, articles: content.articles, drafts: content.drafts.length, key, hashes };
+  return { site, articles: content.articles, drafts: content.drafts, key, hashes };
 }
 
 interface PlannedEmail {
@@ -333,22 +337,36 @@ async function buildWith(
     made.set(`${article.path}email.html`, encode(web.html));
     made.set(`${article.path}email.txt`, encode(web.text));
   }
-  // In the order a first build makes them; an unchanged file is passed on as it is in out/.
-  const files: OutputFile[] = [...keys.keys()].map((file) => ({
-    path: file,
-    content: made.get(file) ?? readFileSync(path.join(options.outDir, ...file.split('/'))),
-  }));
+  // In the order a first build makes them; a file still current in out/ is only named, with its size.
+  const files: OutputFile[] = [];
+  const kept = new Map<string, number>();
+  for (const file of keys.keys()) {
+    const bytes = made.get(file);
+    if (bytes !== undefined) files.push({ path: file, content: bytes });
+    else kept.set(file, records.get(file)?.size ?? 0);
+  }
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
-  const written = writeOut(options.outDir, planOutput(files, staticFiles));
+  const named = [...kept.keys()].map((file) => ({ path: file, content: '' }));
+  const output = planOutput([...files, ...named], staticFiles).filter((file) => !kept.has(file.path));
+  const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');
+  const written = writeOut(options.outDir, output, {
+    outName,
+    manifestFile: path.join(options.stateDir, 'written', `${encodeURIComponent(outName)}.json`),
+    current: kept,
+    ...(options.disk === undefined ? {} : { disk: options.disk }),
+  });
   // Only a cache: without it, the next build renders every file again.
   memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
   memory.outDir = options.outDir;
   return {
     site,
     articles,
-    drafts: content.drafts,
+    drafts: content.drafts.length,
     written,
     emails,
-    warnings: emails.flatMap(({ email }) => email.warnings),
+    warnings: [
+      ...[...articles, ...content.drafts].flatMap((article) => article.warnings ?? []),
+      ...emails.flatMap(({ email }) => email.warnings),
+    ],
   };
 }

@@ -1,7 +1,7 @@
 // Newsletter emails compiled on a worker thread, so that MJML (0.3 s to load, ~15 ms an email) runs on
 // another core while the main thread renders the pages.
 
-import type { CompiledEmail } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import type { EmailTemplates } from '../email/read-templates.ts';
 import type { Article, Site } from '../model.ts';
 import { deserializeError, type SerializedError, startTaskWorker, type WorkerModule } from '../threads.ts';

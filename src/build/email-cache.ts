@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompiledEmail } from '../email/compile.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import type { EmailTemplates } from '../email/read-templates.ts';
+import { KurierError } from '../error.ts';
 import type { Site } from '../model.ts';
 
 /** Bumped whenever the email code changes what it makes from the same input. */
@@ -38,11 +39,21 @@ export async function readCachedEmail(cacheDir: string, key: string): Promise<Co
 }
 
 export async function writeCachedEmail(cacheDir: string, key: string, email: CompiledEmail): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
   const target = path.join(cacheDir, `${key}.json`);
   const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(email));
-  await rename(temporary, target);
+  try {
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(temporary, JSON.stringify(email));
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    // Nothing is lost and out/ is untouched; the fix is the writer's, so no stack trace.
+    throw new KurierError(
+      'WRITE_FAILED',
+      `cannot write the email cache in the private state folder (${(error as Error).message}); out/ was not changed. Make the folder writable, free some space, or choose another with --state or KURIER_STATE_DIR.`,
+      { file: target, cause: error },
+    );
+  }
 }
 
 /** Drops entries no article uses any more, so the cache does not grow with every edit. */
@@ -51,6 +62,7 @@ export async function pruneEmailCache(cacheDir: string, keep: ReadonlySet<string
   await Promise.all(
     names
       .filter((name) => name.endsWith('.json') && !keep.has(name.slice(0, -'.json'.length)))
-      .map((name) => rm(path.join(cacheDir, name), { force: true })),
+      // A stale entry left behind (a read-only state folder) only takes disk space; it harms no build.
+      .map((name) => rm(path.join(cacheDir, name), { force: true }).catch(() => undefined)),
   );
 }

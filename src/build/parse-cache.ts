@@ -4,7 +4,7 @@
 // carries a checksum of its body.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { EmailCompiler } from './compile-emails.ts';
 const CACHE_FORMAT = 'kurier-parse-cache-1';
 const CACHE_FILE = 'articles.json';
 
-/** An article as stored: every field but the bulky HTML and Markdown, which are parsed again on demand. */
+/** An article as stored: every field but its bulky HTML, which is parsed again on demand. */
 type StoredArticle = Record<string, unknown>;
 
 export interface ParseCache {
@@ -83,29 +83,29 @@ function restoreUndefined(value: unknown): unknown {
   return result;
 }
 
-/** The stored form of a freshly parsed article: its fields in order, without HTML and Markdown. */
+/** The stored form of a freshly parsed article: its fields in order, without the HTML. */
 export function planStoredArticle(article: Article): StoredArticle {
   const stored: StoredArticle = {};
   for (const [key, value] of Object.entries(article)) {
-    stored[key] = key === 'html' || key === 'markdown' ? null : value;
+    stored[key] = key === 'html' ? null : value;
   }
   return stored;
 }
 
 /**
  * The Article again, with its fields in the order the parser gives them (the email cache hashes them in
- * that order); `html` and `markdown` come from `parseFull`, called once, on first use.
+ * that order); `html` comes from `parseFull`, called once, on first use.
  */
 export function restoreArticle(stored: StoredArticle, parseFull: () => Article): Article {
   let full: Article | undefined;
   const article: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(stored)) {
-    if (key === 'html' || key === 'markdown') {
+    if (key === 'html') {
       Object.defineProperty(article, key, {
         enumerable: true,
         get: () => {
           full ??= parseFull();
-          return full[key];
+          return full.html;
         },
       });
     } else if (key === 'published' || key === 'updated') {
@@ -128,8 +128,7 @@ const isStoredArticle = (value: unknown): value is StoredArticle => {
     typeof stored.published === 'string' &&
     typeof stored.updated === 'string' &&
     typeof stored.draft === 'boolean' &&
-    'html' in stored &&
-    'markdown' in stored
+    'html' in stored
   );
 };
 
@@ -233,7 +232,8 @@ export async function readOutputRecords(
  */
 export function isOutputCurrent(file: string, key: string, record: OutputRecord | undefined): boolean {
   if (record?.key !== key) return false;
-  const info = statSync(file, { throwIfNoEntry: false });
+  // lstat: a link put in the file's place is not the file the build wrote (and is never followed).
+  const info = lstatSync(file, { throwIfNoEntry: false });
   return (
     info?.isFile() === true &&
     info.size === record.size &&

@@ -13,6 +13,16 @@ const IGNORED = new Set(['.DS_Store', 'Thumbs.db', '.gitkeep', 'desktop.ini']);
 /** Every file below `dir` (none when it does not exist), with "/"-separated paths. */
 export async function readStaticFiles(dir: string): Promise<OutputFile[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  // A link was skipped without a word (a missing image on the site); following it could publish any file.
+  const linked = entries.find((entry) => entry.isSymbolicLink() && !IGNORED.has(entry.name));
+  if (linked !== undefined) {
+    const name = path.relative(dir, path.join(linked.parentPath, linked.name)).split(path.sep).join('/');
+    throw new KurierError(
+      'CONTENT_INVALID',
+      `${STATIC_DIR}/${name} is a symbolic link; Kurier publishes only real files from ${STATIC_DIR}/, so that nothing from elsewhere on the disk is published by accident: copy it here instead of linking it.`,
+      { file: `${STATIC_DIR}/${name}` },
+    );
+  }
   const files = entries
     .filter((entry) => entry.isFile() && !IGNORED.has(entry.name))
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))

@@ -2,36 +2,28 @@
 
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
-import type { Command } from './command.ts';
-import { planPaths } from './paths.ts';
+import { defineCommand, outOption, stateOption } from './command.ts';
 
-export const buildCommand: Command = {
+export const buildCommand = defineCommand({
   name: 'build',
   summary: 'Build feeds, web pages and newsletter emails from content/ into out/',
-  help: `Usage: kurier build [--out DIR] [--state DIR]
-
-Reads content/site.yaml and content/posts/*.md, and writes into out/:
+  usage: 'kurier build [--out DIR] [--state DIR]',
+  about: `Reads content/site.yaml and content/posts/*.md, and writes into out/:
   feed.xml, rss.xml, feed.json      Atom 1.0, RSS 2.0 and JSON Feed 1.1
   index.html, <slug>/index.html     the web pages (with feed autodiscovery)
   <slug>/email.html, email.txt      the newsletter's web version, for the newest articles
 
 Files from static/ (images, favicon, …) are copied as they are. Nothing is written until everything
-has been built, so a build that fails leaves out/ as it was; then each changed file is replaced
-atomically, unchanged files are left alone, and files no longer built are removed.
-Compiled emails are cached in the private state folder (.kurier/ by default), never in out/.
-
-Options:
-  --out DIR      where to write (default: out)
-  --state DIR    private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help     show this help`,
-  options: {
-    out: { type: 'string' },
-    state: { type: 'string' },
-  },
+has been built and every path checked; then out/ changes as one transaction: pages first, index and
+feeds last, unchanged files left alone, and any failure (a full disk too) undone, so a build that
+fails leaves out/ as it was. Only files an earlier build wrote are removed: a folder holding other
+files, or a symbolic link, is refused. The list of written files and the compiled emails are kept
+in the private state folder (.kurier/ by default), never in out/.`,
+  options: { out: outOption('where to write (default: out)'), state: stateOption },
   allowPositionals: false,
-  async run(values, _positionals, context) {
+  async run(_values, _positionals, context) {
     const started = context.now().getTime();
-    const paths = planPaths(context, values);
+    const { paths } = context;
     const result = await buildPublication({
       root: context.root,
       outDir: paths.outDir,
@@ -56,7 +48,7 @@ Options:
     );
     return 0;
   },
-};
+});
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -1,15 +1,16 @@
 // `kurier serve`: builds, serves out/ on 127.0.0.1 and rebuilds whenever content/, templates/ or static/ change.
 
 import { type FSWatcher, readdirSync, watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
 import type { BuildMemory } from '../build/parse-cache.ts';
+import type { CommandContext, Paths } from '../context.ts';
 import { formatError, KurierError } from '../error.ts';
-import type { Command, CommandContext } from './command.ts';
-import { type Paths, planPaths } from './paths.ts';
+import { z } from '../schema.ts';
+import { defineCommand, outOption, stateOption } from './command.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -27,7 +28,10 @@ const TYPES: Readonly<Record<string, string>> = {
   '.ico': 'image/x-icon',
 };
 
-/** The file below `outDir` a URL path names, as a static host serves it ("slug/" → slug/index.html). */
+/**
+ * The file below `outDir` a URL path names, as a static host serves it ("slug/" → slug/index.html). No
+ * symbolic link below out/ is followed: a link to /etc would otherwise serve the whole folder.
+ */
 async function resolveFile(outDir: string, urlPath: string): Promise<string | undefined> {
   let decoded: string;
   try {
@@ -37,14 +41,26 @@ async function resolveFile(outDir: string, urlPath: string): Promise<string | un
   }
   const file = path.resolve(outDir, `.${path.posix.normalize(decoded)}`);
   if (file !== outDir && !file.startsWith(`${outDir}${path.sep}`)) return undefined;
-  const info = await stat(file).catch(() => undefined);
-  if (info?.isFile()) return file;
+  const [real, realOut] = await Promise.all([
+    realpath(file).catch(() => undefined),
+    realpath(outDir).catch(() => undefined),
+  ]);
+  if (real === undefined || realOut === undefined) return undefined;
+  if (path.relative(realOut, real) !== path.relative(outDir, file)) return undefined;
+  const info = await lstat(real).catch(() => undefined);
+  if (info?.isFile()) return real;
   if (info?.isDirectory()) return resolveFile(outDir, `${decoded.replace(/\/?$/, '/')}index.html`);
   return undefined;
 }
 
 function startServer(outDir: string, port: number): Promise<Server> {
   const server = createServer((request, response) => {
+    // A preview of static files: nothing to post, put or delete (RFC 9110 §15.5.6: 405 names what is allowed).
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      response.end('Method not allowed: kurier serve only answers GET and HEAD.\n');
+      return;
+    }
     const urlPath = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     resolveFile(outDir, urlPath)
       .then(async (file) => {
@@ -56,9 +72,10 @@ function startServer(outDir: string, port: number): Promise<Server> {
         const body = await readFile(file);
         response.writeHead(200, {
           'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+          'content-length': body.byteLength,
           'cache-control': 'no-store',
         });
-        response.end(body);
+        response.end(request.method === 'HEAD' ? undefined : body);
       })
       .catch((error: unknown) => {
         response.writeHead(500);
@@ -66,7 +83,23 @@ function startServer(outDir: string, port: number): Promise<Server> {
       });
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new KurierError(
+              'PORT_IN_USE',
+              `port ${port} on 127.0.0.1 is in use (another kurier serve?): stop that program or choose another port with --port N (0 picks a free one).`,
+              { cause: error },
+            )
+          : error.code === 'EACCES'
+            ? new KurierError(
+                'USAGE',
+                `port ${port} needs administrator rights: choose a port above 1023 with --port N.`,
+                { cause: error },
+              )
+            : error,
+      );
+    });
     // Loopback only: a preview of unpublished work is nobody else's business.
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
@@ -140,32 +173,42 @@ async function rebuild(context: CommandContext, paths: Paths, memory: BuildMemor
   }
 }
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Build, serve out/ on 127.0.0.1 and rebuild on every change',
-  help: `Usage: kurier serve [--port N] [--out DIR] [--state DIR]
-
-Builds the publication, serves out/ at http://127.0.0.1:4000/ (as a static host would: "slug/"
+  usage: 'kurier serve [--port N] [--out DIR] [--state DIR]',
+  about: `Builds the publication, serves out/ at http://127.0.0.1:4000/ (as a static host would: "slug/"
 answers with slug/index.html) and rebuilds whenever a file in content/, templates/ or static/
-changes. A build that fails is reported and the last good out/ stays served. Ctrl-C stops.
-
-Options:
-  --port N       port on 127.0.0.1 (default: 4000; 0 picks a free one)
-  --out DIR      where to build (default: out)
-  --state DIR    private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help     show this help`,
-  options: { port: { type: 'string' }, out: { type: 'string' }, state: { type: 'string' } },
+changes. A build that fails is reported and the last good out/ stays served. Ctrl-C stops.`,
+  options: {
+    port: {
+      type: 'string',
+      value: 'N',
+      help: 'port on 127.0.0.1 (default: 4000; 0 picks a free one)',
+      schema: z.coerce
+        .number({ error: 'give a port number from 0 to 65535' })
+        .int('give a port number from 0 to 65535')
+        .min(0, 'give a port number from 0 to 65535')
+        .max(65_535, 'give a port number from 0 to 65535')
+        .default(4000),
+    },
+    out: outOption('where to build (default: out)'),
+    state: stateOption,
+  },
   allowPositionals: false,
-  async run(values, _positionals, context) {
-    const port = typeof values.port === 'string' ? Number(values.port) : 4000;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new KurierError('USAGE', `--port ${String(values.port)}: give a port number from 0 to 65535.`);
-    }
-    const paths = planPaths(context, values);
+  async run({ port }, _positionals, context) {
+    const { paths } = context;
+    // The port first: when it is taken, say so before a build that would only be thrown away.
+    const server = await startServer(paths.outDir, port);
     // The model stays in memory between builds: an edit re-parses and re-renders only what it touches.
     const memory: BuildMemory = {};
-    await rebuild(context, paths, memory);
-    const server = await startServer(paths.outDir, port);
+    try {
+      await rebuild(context, paths, memory);
+    } catch (error) {
+      await memory.emails?.stop();
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
     context.io.out(
       `Serving ${path.relative(context.root, paths.outDir) || '.'}/ at http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     );
@@ -194,4 +237,4 @@ Options:
     await new Promise((resolve) => server.close(resolve));
     return 0;
   },
-};
+});

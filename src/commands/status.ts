@@ -1,14 +1,13 @@
 // `kurier status [slug]`: what the send journals say: who has the newsletter, who not yet, whether a send runs.
 
 import path from 'node:path';
+import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { mergeEnv, readEnvFile } from '../send/env.ts';
 import { readJournal } from '../send/journal.ts';
 import { readLockState } from '../send/lock.ts';
 import { planResume } from '../send/plan.ts';
 import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
-import type { Command, Io } from './command.ts';
-import { planPaths } from './paths.ts';
+import { defineCommand, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -44,25 +43,19 @@ async function printSend(io: Io, dir: string, meta: SendMeta): Promise<void> {
     io.out(`  ${number.format(open)} to go: run kurier publish ${meta.slug}`);
 }
 
-export const statusCommand: Command = {
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Show how far the newsletter sends got (from the send journal)',
-  help: `Usage: kurier status [slug] [--state DIR]
-
-Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
+  usage: 'kurier status [slug] [--state DIR]',
+  about: `Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
 deferred, unknown (the run stopped while their message was on the way), skipped and pending,
-and whether a send is running. Reads only the private state folder; sends nothing.
-
-Options:
-  --state DIR   private state folder (default: .kurier, or KURIER_STATE_DIR)
-  -h, --help    show this help`,
-  options: { state: { type: 'string' } },
+and whether a send is running. Reads only the private state folder; sends nothing.`,
+  options: { state: stateOption },
   allowPositionals: true,
-  async run(values, positionals, context) {
+  async run(_values, positionals, context) {
     if (positionals.length > 1)
       throw new KurierError('USAGE', 'give at most one slug: kurier status [slug].');
-    const env = mergeEnv(await readEnvFile(context.root), context.env);
-    const { stateDir } = planPaths({ root: context.root, env }, values);
+    const { stateDir } = context.paths;
     const slug = positionals[0];
     const sends = (await readSends(stateDir)).filter((send) => slug === undefined || send.meta.slug === slug);
     if (sends.length === 0) {
@@ -75,4 +68,4 @@ Options:
     for (const send of sends) await printSend(context.io, send.dir, send.meta);
     return 0;
   },
-};
+});

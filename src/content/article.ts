@@ -5,9 +5,10 @@ import type { Article, Image, Site } from '../model.ts';
 import { z } from '../schema.ts';
 import { DATE_HINT, parseDate } from './dates.ts';
 import { absoluteUrl, renderInlineMarkdown, renderMarkdown } from './markdown.ts';
-import { languageSchema, parseWithSchema, personSchema } from './schema.ts';
+import { imageSource, languageSchema, parseWithSchema, personSchema } from './schema.ts';
 import { parsePerson } from './settings.ts';
-import { SLUG_PATTERN, slugify } from './slug.ts';
+import { MAX_SLUG, MAX_TITLE_SLUG, planTitleSlug, SLUG_PATTERN } from './slug.ts';
+import { normalizeText } from './text.ts';
 import { parseYaml } from './yaml.ts';
 
 // RFC 4151 tag URI; the specific part may hold IRI characters (Atom ids are IRIs, RFC 4287 §4.2.6) but no
@@ -28,7 +29,7 @@ const frontMatterSchema = z
     tags: z.array(z.string().trim().min(1, 'a tag must not be empty')).default([]),
     image: z
       .strictObject({
-        src: z.string().trim().min(1),
+        src: imageSource,
         alt: z.string({ error: 'describe the image for readers who cannot see it' }),
         width: z.int().positive().optional(),
         height: z.int().positive().optional(),
@@ -37,6 +38,7 @@ const frontMatterSchema = z
     slug: z
       .string()
       .regex(SLUG_PATTERN, 'expected lowercase letters, digits and single hyphens, like bochum-im-wandel')
+      .max(MAX_SLUG, `a slug may have at most ${MAX_SLUG} characters`)
       .optional(),
     draft: z.boolean().default(false),
     lang: languageSchema.optional(),
@@ -45,6 +47,9 @@ const frontMatterSchema = z
     message: 'use either author or authors, not both',
     path: ['authors'],
   });
+
+/** An earlier publication date is a typo ("0026-11-26" for 2026), not an article from before the web. */
+const EARLIEST_YEAR = 1900;
 
 const KNOWN_KEYS = [
   'id',
@@ -84,7 +89,7 @@ export interface SplitSource {
 
 /** Splits `---` front matter from the body. Line endings become \n first, so CRLF files read the same. */
 export function splitFrontMatter(source: string, file: string): SplitSource {
-  const text = source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const text = normalizeText(source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
   const lines = text.split('\n');
   if (lines[0]?.trimEnd() !== '---') {
     throw new KurierError(
@@ -128,7 +133,7 @@ export function parseArticle(source: string, file: string, site: Site): Article 
   }
   const raw = yaml.data as Record<string, unknown>;
   if (raw.id === undefined && typeof raw.title === 'string') {
-    const slug = typeof raw.slug === 'string' ? raw.slug : slugify(raw.title);
+    const slug = (typeof raw.slug === 'string' ? raw.slug : planTitleSlug(raw.title).slug) || '<slug>';
     throw new KurierError(
       'FRONT_MATTER_INVALID',
       `id: every article needs a stable id, minted once and never changed; add the line "id: ${planArticleId(site, slug)}".`,
@@ -149,6 +154,13 @@ export function parseArticle(source: string, file: string, site: Site): Article 
         },
       );
     }
+    if (date.getUTCFullYear() < EARLIEST_YEAR) {
+      throw new KurierError(
+        'FRONT_MATTER_INVALID',
+        `${key}: "${text}" lies in the year ${date.getUTCFullYear()}; write the year in full, like 2026-11-26.`,
+        { file, line: yaml.lineOf([key]) },
+      );
+    }
     return date;
   };
   const published = dateOf('date', fields.date);
@@ -164,11 +176,12 @@ export function parseArticle(source: string, file: string, site: Site): Article 
     );
   }
 
-  const slug = fields.slug ?? slugify(fields.title);
+  const titleSlug = planTitleSlug(fields.title);
+  const slug = fields.slug ?? titleSlug.slug;
   if (slug === '') {
     throw new KurierError(
       'FRONT_MATTER_INVALID',
-      'slug: the title gives no usable URL; add "slug: …" by hand.',
+      'slug: the title has no letters or digits a URL can use (a–z, 0–9; ä → ae); add "slug: …" by hand.',
       {
         file,
         line: yaml.lineOf(['title']),
@@ -178,6 +191,14 @@ export function parseArticle(source: string, file: string, site: Site): Article 
   const path = `${slug}/`;
   const url = new URL(path, site.baseUrl).href;
   const summary = renderInlineMarkdown(fields.summary, url);
+  const warnings =
+    fields.slug === undefined && titleSlug.cutFrom !== undefined
+      ? [
+          `${file}:${yaml.lineOf(['title'])}: the slug from the title would have ${titleSlug.cutFrom} characters; ` +
+            `it is cut to ${MAX_TITLE_SLUG} at most, at a word boundary: "${slug}". To choose the URL yourself, ` +
+            `add "slug: …" (up to ${MAX_SLUG} characters).`,
+        ]
+      : [];
   const authorInputs = fields.authors ?? (fields.author === undefined ? undefined : [fields.author]);
 
   return {
@@ -196,8 +217,8 @@ export function parseArticle(source: string, file: string, site: Site): Article 
     url,
     path,
     html: renderMarkdown(split.body, url),
-    markdown: split.body,
     sourcePath: file,
+    ...(warnings.length === 0 ? {} : { warnings }),
     sourceLines: {
       id: yaml.lineOf(['id']),
       slug: yaml.lineOf([fields.slug === undefined ? 'title' : 'slug']),

@@ -1,10 +1,8 @@
 // Markdown → HTML for articles: heading anchors, every relative link and image made absolute, text untouched.
 
+import { decodeHTML } from 'entities';
 import { Lexer, type MarkedOptions, Parser, Renderer, type Token, type Tokens } from 'marked';
 import { slugify } from './slug.ts';
-
-export type MarkdownToken = Token;
-export type { Tokens as MarkdownTokens };
 
 /** A heading token after `lexMarkdown`: it carries the anchor id its HTML gets. */
 export type AnchoredHeading = Tokens.Heading & { readonly id: string };
@@ -43,38 +41,36 @@ export function absoluteHtmlUrls(html: string, pageUrl: string): string {
   });
 }
 
-/** The plain text of inline tokens: what a reader sees, without markup. */
+/** The plain text of inline tokens: what a reader sees, without markup (nor a script's or style's code). */
 export function inlineText(tokens: readonly Token[]): string {
+  let hidden: string | undefined;
   return tokens
     .map((token) => {
+      if (token.type === 'html') {
+        const tag = /^<(\/?)(script|style)\b/i.exec(token.text);
+        if (tag !== null) hidden = tag[1] === '' ? tag[2]?.toLowerCase() : undefined;
+        return '';
+      }
+      if (hidden !== undefined) return '';
       if ('tokens' in token && Array.isArray(token.tokens) && token.type !== 'codespan') {
         return inlineText(token.tokens);
       }
       if (token.type === 'br') return '\n';
-      if (token.type === 'html') return '';
-      return 'text' in token && typeof token.text === 'string' ? decodeEntities(token.text) : '';
+      return 'text' in token && typeof token.text === 'string' ? decodeHtmlEntities(token.text) : '';
     })
     .join('');
 }
 
-const ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  '#39': "'",
-  nbsp: '\u00a0',
-};
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_match, name: string) => ENTITIES[name] ?? '');
+/** Character references as a browser reads them (HTML5 named, decimal and hex), e.g. in marked's text tokens. */
+export function decodeHtmlEntities(text: string): string {
+  return text.includes('&') ? decodeHTML(text) : text;
 }
 
 /**
  * Lexes an article body. Links and images come out absolute against `pageUrl`, and every heading carries a
  * unique `id` (repeated headings get -2, -3, … like GitHub), so every renderer links the same anchors.
  */
-export function lexMarkdown(markdown: string, pageUrl: string): Token[] {
+function lexMarkdown(markdown: string, pageUrl: string): Token[] {
   const tokens = Lexer.lex(markdown, OPTIONS);
   anchorTokens(tokens, pageUrl);
   return tokens;

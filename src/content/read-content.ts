@@ -1,9 +1,10 @@
 // The disk side of content/: reads the settings and every article file as text, nothing more.
 
-import { readFileSync } from 'node:fs';
+import { type Dirent, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
+import { decodeUtf8 } from './text.ts';
 
 export interface SourceFile {
   /** Relative to the project root, "/"-separated: what error messages show. */
@@ -20,11 +21,37 @@ export const POSTS_DIR = 'content/posts';
 // Here rather than beside the settings' parser, so that reading content/ does not load YAML and zod.
 export const SETTINGS_FILE = 'content/site.yaml';
 
+/**
+ * The article files, sorted. Hidden files are editors' litter (an Emacs lock `.#a.md` is even a symbolic
+ * link). A linked article is refused rather than skipped or followed: skipping would unpublish its page
+ * without a word, following could publish a file from anywhere on the disk.
+ */
 async function listMarkdown(root: string, dir: string): Promise<string[]> {
-  const entries = await readdir(path.join(root, dir), { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.md') && !entry.name.startsWith('.'))
-    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+  const entries = await readdir(path.join(root, dir), { withFileTypes: true, recursive: true }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new KurierError(
+        'CONTENT_INVALID',
+        error.code === 'ENOENT'
+          ? `the folder ${dir}/ is missing: create it and put the articles there (an empty folder builds an empty site).`
+          : `cannot read ${dir}/ (${error.message}).`,
+        { file: `${dir}/`, cause: error },
+      );
+    },
+  );
+  const relative = (entry: Dirent) =>
+    path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+  const visible = entries.filter((entry) => !entry.name.startsWith('.'));
+  const linked = visible.find((entry) => entry.isSymbolicLink());
+  if (linked !== undefined) {
+    throw new KurierError(
+      'CONTENT_INVALID',
+      `the ${linked.name.endsWith('.md') ? 'article' : 'entry'} is a symbolic link; Kurier reads only real files below ${dir}/ so that nothing from elsewhere is published by accident: copy it here instead of linking it.`,
+      { file: relative(linked) },
+    );
+  }
+  return visible
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
+    .map(relative)
     .sort();
 }
 
@@ -36,21 +63,32 @@ export async function readContentSources(
   root: string,
   onListed?: (settings: SourceFile, articleCount: number) => void,
 ): Promise<ContentSources> {
-  const read = async (file: string): Promise<SourceFile> => ({
-    path: file,
-    text: await readFile(path.join(root, file), 'utf8'),
-  });
-  const settings = await read(SETTINGS_FILE).catch((error: unknown) => {
-    throw new KurierError(
-      'SETTINGS_INVALID',
-      `cannot read the publication settings (${(error as Error).message}); create ${SETTINGS_FILE} (see README).`,
-      { file: SETTINGS_FILE, cause: error },
-    );
-  });
-  const files = await listMarkdown(root, POSTS_DIR).catch(() => []);
+  const settings = await readFile(path.join(root, SETTINGS_FILE)).then(
+    (bytes) => ({ path: SETTINGS_FILE, text: decodeUtf8(bytes, SETTINGS_FILE) }),
+    (error: unknown) => {
+      throw new KurierError(
+        'SETTINGS_INVALID',
+        `cannot read the publication settings (${(error as Error).message}); create ${SETTINGS_FILE} (see README).`,
+        { file: SETTINGS_FILE, cause: error },
+      );
+    },
+  );
+  const files = await listMarkdown(root, POSTS_DIR);
   onListed?.(settings, files.length);
   // One synchronous read after another: for thousands of small files in the page cache this is ~5× faster
   // than fs/promises, whose every open, stat, read and close is a round trip through libuv's thread pool.
-  const articles = files.map((file) => ({ path: file, text: readFileSync(path.join(root, file), 'utf8') }));
+  const articles = files.map((file) => ({ path: file, text: decodeUtf8(readSource(root, file), file) }));
   return { settings, articles };
+}
+
+function readSource(root: string, file: string): Buffer {
+  try {
+    return readFileSync(path.join(root, file));
+  } catch (error) {
+    throw new KurierError(
+      'CONTENT_INVALID',
+      `cannot read the article (${(error as Error).message}); check its permissions.`,
+      { file, cause: error },
+    );
+  }
 }

@@ -13,6 +13,17 @@ export const personSchema = z.union([
   }),
 ]);
 
+// Only http(s) or a path next to the page: a javascript: or data: URL in an <img> of a page, a feed or an
+// email is a script or a payload nobody reviewed.
+export const imageSource = z
+  .string()
+  .trim()
+  .min(1)
+  .refine(
+    (src) => !/^[a-z][a-z0-9+.-]*:/i.test(src) || /^https?:\/\//i.test(src),
+    'expected an http(s) URL or a path like bilder/zeche.jpg',
+  );
+
 export type PersonInput = z.infer<typeof personSchema>;
 
 // BCP 47 in the shape feeds and HTML use it ("de", "de-AT", "en-GB"); odd tags break xml:lang validation.
@@ -77,6 +88,19 @@ export function parseWithSchema<Schema extends z.ZodType>(
   }
   const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
   const name = path.length === 0 ? 'front matter' : path.join('.');
+  // YAML reads `title: 42`, `title: yes` or `title: 2026` as a number or a boolean, not as text.
+  const input: unknown = issue.input;
+  if (
+    issue.code === 'invalid_type' &&
+    issue.expected === 'string' &&
+    (typeof input === 'number' || typeof input === 'boolean')
+  ) {
+    throw new KurierError(
+      code,
+      `${name}: YAML reads ${String(input)} as a ${typeof input}, not as text; quote it: ${typeof path.at(-1) === 'string' ? `${String(path.at(-1))}: ` : ''}"${String(input)}".`,
+      { file, line: yaml.lineOf(path) },
+    );
+  }
   const got =
     issue.code === 'invalid_type' && issue.input === undefined
       ? 'it is missing'

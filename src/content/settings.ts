@@ -5,7 +5,8 @@ import { z } from '../schema.ts';
 import { isTimeZone } from './dates.ts';
 import { absoluteUrl } from './markdown.ts';
 import { SETTINGS_FILE } from './read-content.ts';
-import { languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
+import { imageSource, languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
+import { normalizeText } from './text.ts';
 import { parseYaml } from './yaml.ts';
 
 // RFC 4151 §2.1: taggingEntity = authorityName "," date, where authorityName is a domain or an e-mail address.
@@ -15,7 +16,18 @@ const TAG_AUTHORITY =
 const settingsSchema = z.strictObject({
   title: z.string().trim().min(1, 'the publication needs a title'),
   subtitle: z.string().trim().min(1).optional(),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'expected the absolute http(s) URL where out/ is served' }),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'expected the absolute http(s) URL where out/ is served' })
+    // Every public link starts with baseUrl: a password in it would be published, and a query or fragment
+    // cannot be the base of page URLs (it used to be dropped without a word).
+    .refine((url) => {
+      const parsed = new URL(url);
+      return parsed.username === '' && parsed.password === '';
+    }, 'must not contain a user name or password (user:password@); remove them, every public link starts with baseUrl')
+    .refine(
+      (url) => !url.includes('?') && !url.includes('#'),
+      'must not contain a query (?…) or fragment (#…): give the folder out/ is served from, like https://kurier.example/',
+    ),
   language: languageSchema,
   timeZone: z
     .string()
@@ -26,8 +38,8 @@ const settingsSchema = z.strictObject({
     .string()
     .regex(TAG_AUTHORITY, 'expected a domain you own and a date, like kurier.example,2026 (RFC 4151)'),
   rights: z.string().trim().min(1).optional(),
-  icon: z.string().trim().min(1).optional(),
-  logo: z.string().trim().min(1).optional(),
+  icon: imageSource.optional(),
+  logo: imageSource.optional(),
   feed: z.strictObject({ entries: z.int().min(1).max(10_000).default(20) }).default({ entries: 20 }),
   email: z.strictObject({
     from: z.strictObject({ name: z.string().trim().min(1), email: z.email('expected an e-mail address') }),
@@ -44,13 +56,36 @@ const settingsSchema = z.strictObject({
     }),
     unsubscribeMailto: z.email('expected an e-mail address'),
     sizeBudget: z.int().min(10_000).default(102_000),
+    /** The return mailbox: the envelope sender of every newsletter is its VERP form (bounces+<token>@…). */
+    bounceAddress: z.email('expected an e-mail address').optional(),
+    softBounces: z
+      .strictObject({
+        count: z.int().min(1).max(100).default(3),
+        withinDays: z.int().min(1).max(365).default(30),
+      })
+      .default({ count: 3, withinDays: 30 }),
   }),
+  subscriptions: z
+    .strictObject({
+      url: z.url({
+        protocol: /^https?$/,
+        error: 'expected the public http(s) URL of kurier server, like https://kurier.example/newsletter/',
+      }),
+      privacyUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of the privacy notice' }),
+      consent: z.string().trim().min(1, 'give the consent wording shown with the sign-up form'),
+    })
+    .optional(),
 });
 
 const KNOWN_KEYS = [
   ...Object.keys(settingsSchema.shape),
   'entries',
   ...Object.keys(settingsSchema.shape.email.shape),
+  'count',
+  'withinDays',
+  'url',
+  'privacyUrl',
+  'consent',
 ];
 
 export function parsePerson(input: PersonInput): Person {
@@ -58,11 +93,9 @@ export function parsePerson(input: PersonInput): Person {
 }
 
 export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
-  const yaml = parseYaml(source.replace(/^\uFEFF/, ''), file);
+  const yaml = parseYaml(normalizeText(source.replace(/^\uFEFF/, '')), file);
   const settings = parseWithSchema(settingsSchema, yaml, file, 'SETTINGS_INVALID', KNOWN_KEYS);
   const baseUrl = new URL(settings.baseUrl);
-  baseUrl.search = '';
-  baseUrl.hash = '';
   if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
   return {
     title: settings.title,
@@ -77,6 +110,16 @@ export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
     logo: settings.logo === undefined ? undefined : absoluteUrl(settings.logo, baseUrl.href),
     feedEntries: settings.feed.entries,
     email: { ...settings.email, imprint: settings.email.imprint },
+    subscriptions:
+      settings.subscriptions === undefined
+        ? undefined
+        : {
+            ...settings.subscriptions,
+            // The form posts to <url>subscribe: the service's routes live below it.
+            url: settings.subscriptions.url.endsWith('/')
+              ? settings.subscriptions.url
+              : `${settings.subscriptions.url}/`,
+          },
     sourcePath: file,
   };
 }

@@ -1,7 +1,8 @@
 // YAML at the content boundary: settings and front matter become plain data plus a way to find a key's line.
 
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { KurierError } from '../error.ts';
+import { normalizeText } from './text.ts';
 
 export interface ParsedYaml {
   readonly data: unknown;
@@ -32,11 +33,12 @@ export function parseFullYaml(source: string, file: string, firstLine: number): 
     throw new KurierError(
       'YAML_INVALID',
       `the YAML is broken: ${message}. Check indentation and quote values that contain ": " or start with a special character.`,
-      { file, line: toFileLine(error.pos[0]), cause: error },
+      { file, line: toFileLine(errorOffset(source, error.code, error.pos[0])), cause: error },
     );
   }
   return {
-    data: document.toJS({ maxAliasCount: 100 }),
+    // Escapes such as "\x01" in a quoted value make control characters the source text did not contain.
+    data: normalizeValues(document.toJS({ maxAliasCount: 100 })),
     lineOf(path) {
       for (let depth = path.length; depth > 0; depth--) {
         const parentPath = path.slice(0, depth - 1);
@@ -146,7 +148,7 @@ export function parseSimpleYaml(source: string, firstLine = 1): ParsedYaml | und
   }
   if (entries.size === 0) return undefined;
   return {
-    data: Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value])),
+    data: normalizeValues(Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value]))),
     lineOf(path) {
       const entry = path.length === 0 ? undefined : entries.get(String(path[0]));
       if (entry === undefined) return firstLine;
@@ -154,4 +156,29 @@ export function parseSimpleYaml(source: string, firstLine = 1): ParsedYaml | und
       return firstLine + (item ?? entry.line);
     },
   };
+}
+
+/**
+ * The parser reports a missing closing quote where the text ends, lines after the mistake; the writer needs
+ * the line where the quoted value opens: the last quoted scalar that starts before the reported position.
+ */
+function errorOffset(source: string, code: string, reported: number): number {
+  if (code !== 'MISSING_CHAR') return reported;
+  let offset = 0;
+  let opening: number | undefined;
+  for (const token of new Lexer().lex(source)) {
+    if (offset > reported) break;
+    if (token.startsWith('"') || token.startsWith("'")) opening = offset;
+    offset += token.length;
+  }
+  return opening ?? reported;
+}
+
+function normalizeValues(value: unknown): unknown {
+  if (typeof value === 'string') return normalizeText(value);
+  if (Array.isArray(value)) return value.map(normalizeValues);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, normalizeValues(item)]));
+  }
+  return value;
 }

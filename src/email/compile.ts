@@ -1,14 +1,15 @@
 // Article → CompiledEmail: Handlebars fills in the article, MJML compiles once, and the HTML and text are cut
 // into static text and reader fields, ready for thousands of cheap per-reader renders. The one mjml importer.
 
-import { lexMarkdown } from '../content/markdown.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { compileTemplate, type Segment, type TemplateHelper } from '../render/handlebars.ts';
 import { formatDate, joinNames, planStrings, type Strings } from '../render/strings.ts';
 import { CONTENT_WIDTH, planEmailArticleHtml } from './article-html.ts';
-import type { EmailTemplates } from './read-templates.ts';
-import { EXTRA_FIELD_PREFIX, planWebReader, prepareEmail, READER_FIELDS, renderEmail } from './render.ts';
+import { type CompiledEmail, EXTRA_FIELD_PREFIX, READER_FIELDS } from './model.ts';
+import type { EmailTemplates, TemplateSource } from './read-templates.ts';
+import { planWebReader, prepareEmail, renderEmail } from './render.ts';
+import { findSourceLine } from './template-lines.ts';
 import { renderTextBody, underline, wrapText } from './text.ts';
 
 /**
@@ -17,26 +18,6 @@ import { renderTextBody, underline, wrapText } from './text.ts';
  */
 export function preloadMjml(): void {
   import('mjml').catch(() => undefined);
-}
-
-export interface CompiledEmail {
-  readonly articleId: string;
-  /** The article's source file, for messages. */
-  readonly sourcePath: string;
-  readonly subject: string;
-  /** BCP 47 tag of the article, for Content-Language. */
-  readonly lang: string;
-  /** The HTML after MJML, as static text and reader fields. */
-  readonly html: readonly Segment[];
-  readonly text: readonly Segment[];
-  /** Every reader field the templates use, e.g. ["greeting", "unsubscribeUrl", "fields.city"]. */
-  readonly readerFields: readonly string[];
-  readonly greeting: { readonly named: readonly [string, string]; readonly anonymous: string };
-  /** The generic unsubscribe page, for the web version. */
-  readonly webUnsubscribeUrl: string;
-  /** Bytes of the web version's HTML (UTF-8). */
-  readonly htmlBytes: number;
-  readonly warnings: readonly string[];
 }
 
 /** What the templates see. Everything is plain data; reader fields come only from the `reader` helper. */
@@ -94,8 +75,10 @@ export async function compileEmail(
   templates: EmailTemplates,
 ): Promise<CompiledEmail> {
   const strings = planStrings(site.language);
+  // The lead and the body are the author's HTML: both pass the allowlist before they reach the template.
+  const lead = planEmailArticleHtml(article.summaryHtml, article.sourcePath);
   const body = planEmailArticleHtml(article.html, article.sourcePath);
-  const data = planTemplateData(site, article, strings, body.html);
+  const data = planTemplateData(site, article, strings, { lead: lead.html, body: body.html });
   checkNoMarker(article, data, templates);
 
   const partials = Object.fromEntries(
@@ -107,7 +90,7 @@ export async function compileEmail(
     partials,
     helpers: { reader: htmlFields.helper },
   })(data);
-  const html = await renderMjml(mjml, templates.html.file);
+  const html = await renderMjml(mjml, [templates.html, ...Object.values(templates.partials)]);
   checkSelfContained(html, templates.html.file);
 
   const textFields = fieldRecorder(templates.text.file);
@@ -143,9 +126,10 @@ export async function compileEmail(
   const webHtml = renderEmail(prepareEmail(withoutSize), planWebReader(withoutSize)).html;
   const htmlBytes = Buffer.byteLength(webHtml, 'utf8');
   const warnings: string[] = [];
-  if (body.leftOut.length > 0) {
+  const leftOut = [...new Set([...lead.leftOut, ...body.leftOut])].sort();
+  if (leftOut.length > 0) {
     warnings.push(
-      `${article.sourcePath}: the email leaves out ${body.leftOut.map((name) => `<${name}>`).join(', ')}: mail clients remove scripts, styles, embeds and forms. The web page keeps them.`,
+      `${article.sourcePath}: the email leaves out ${leftOut.join(', ')}: the email and the feeds keep plain markup only (no scripts, styles, embeds, forms, event handlers, or links other than http, https and mailto). The web page keeps them.`,
     );
   }
   if (htmlBytes > site.email.sizeBudget) {
@@ -156,14 +140,14 @@ export async function compileEmail(
   return { ...withoutSize, htmlBytes, warnings };
 }
 
-/** The templates' data; `articleHtml` is the body as planEmailArticleHtml made it. */
+/** The templates' data; `html` holds the lead and the body as planEmailArticleHtml made them. */
 export function planTemplateData(
   site: Site,
   article: Article,
   strings: Strings,
-  articleHtml: string,
+  html: { readonly lead: string; readonly body: string },
 ): EmailTemplateData {
-  const plain = renderTextBody(lexMarkdown(article.markdown, article.url), { imageLabel: strings.image });
+  const plain = renderTextBody(html.body, { imageLabel: strings.image });
   const authors = joinNames(
     article.authors.map((author) => author.name),
     strings,
@@ -183,7 +167,7 @@ export function planTemplateData(
       title: article.title,
       url: article.url,
       summary: article.summary,
-      summaryHtml: article.summaryHtml,
+      summaryHtml: html.lead,
       authors,
       date: formatDate(article.published, site.timeZone, strings),
       dateIso: article.published.toISOString(),
@@ -192,7 +176,7 @@ export function planTemplateData(
           ? null
           : { url: image.url, alt: image.alt, width: Math.min(image.width ?? CONTENT_WIDTH, CONTENT_WIDTH) },
       fullContent: site.email.fullContent,
-      html: articleHtml,
+      html: html.body,
       text: plain.body,
       links: plain.references,
     },
@@ -268,7 +252,9 @@ function checkNoMarker(article: Article, data: EmailTemplateData, templates: Ema
   }
 }
 
-async function renderMjml(source: string, file: string): Promise<string> {
+/** `templates`: the HTML template first, then its partials, to find the source line of an MJML error. */
+async function renderMjml(source: string, templates: readonly TemplateSource[]): Promise<string> {
+  const file = templates[0]?.file ?? '';
   // Loaded on first use: MJML takes ~0.4 s to import, and a build whose emails all come from the cache
   // never needs it.
   const { default: mjml2html } = await import('mjml');
@@ -286,20 +272,45 @@ async function renderMjml(source: string, file: string): Promise<string> {
     });
     return result.html;
   } catch (error) {
-    const details = (error as { errors?: { formattedMessage?: string; message?: string }[] }).errors;
-    const message =
-      details === undefined
-        ? (error as Error).message
-        : details
-            .slice(0, 5)
-            .map((detail) => detail.formattedMessage ?? detail.message)
-            .join('; ');
+    const details = (error as { errors?: MjmlError[] }).errors;
+    if (details === undefined || details.length === 0) {
+      throw new KurierError('TEMPLATE_INVALID', `MJML rejects the email: ${(error as Error).message}`, {
+        file,
+        cause: error,
+      });
+    }
+    const located = details.map((detail) => ({
+      detail,
+      place: detail.line === undefined ? undefined : findSourceLine(source, detail.line, templates),
+    }));
+    const first = located[0]?.place;
+    const message = located
+      .slice(0, 5)
+      .map(({ detail, place }) => {
+        const where =
+          place === undefined
+            ? `line ${detail.line ?? '?'} of the filled-in template`
+            : `${place.file}:${place.line}`;
+        return `${where} <${detail.tagName ?? '?'}>: ${detail.message ?? 'invalid'}`;
+      })
+      .join('; ');
     throw new KurierError(
       'TEMPLATE_INVALID',
-      `MJML rejects the email (strict validation): ${message}. Line numbers count in the filled-in template.`,
-      { file, cause: error },
+      `MJML rejects the email (strict validation): ${message}. Fix the template.`,
+      {
+        file: first?.file ?? file,
+        ...(first === undefined ? {} : { line: first.line }),
+        cause: error,
+      },
     );
   }
+}
+
+/** One entry of a mjml ValidationError's `errors`: the line counts in MJML's input. */
+interface MjmlError {
+  readonly line?: number;
+  readonly tagName?: string;
+  readonly message?: string;
 }
 
 /** Remote CSS is blocked by most clients and leaks each open to a third party: the template must not have it. */

@@ -6,8 +6,8 @@ import { domainToASCII } from 'node:url';
 import { KurierError } from '../error.ts';
 import type { Site } from '../model.ts';
 import { escapeHtml } from '../render/handlebars.ts';
-import type { CompiledEmail } from './compile.ts';
-import { planReaderValues, type Reader } from './render.ts';
+import type { CompiledEmail, Reader } from './model.ts';
+import { planReaderValues } from './render.ts';
 
 /** What differs per message besides the reader: the send step mints and journals these. */
 export interface MessageHeaders {
@@ -41,7 +41,12 @@ const CRLF = '\r\n';
 /** RFC 5322 §2.1.1 */
 const LINE_LENGTH = 78;
 
-export function prepareMessage(compiled: CompiledEmail, site: Site): PreparedMessage {
+/** Who sends: the `email` settings of the site, or the copy a send froze. */
+export interface Sender {
+  readonly email: Pick<Site['email'], 'from' | 'replyTo'>;
+}
+
+export function prepareMessage(compiled: CompiledEmail, site: Sender): PreparedMessage {
   // "=_" cannot occur in quoted-printable output ("=" is always followed by hex digits or CRLF), so the
   // boundary never collides with the body (RFC 2045 §6.7, RFC 2046 §5.1.1). Derived from the content: stable.
   const digest = createHash('sha256').update(
@@ -97,7 +102,8 @@ export function renderMessage(prepared: PreparedMessage, reader: Reader, headers
       if (Buffer.isBuffer(piece)) {
         chunks.push(piece);
       } else {
-        const value = values[piece.field] ?? '';
+        // Control characters never reach the message, whatever the list or a frozen state holds.
+        const value = (values[piece.field] ?? '').replace(READER_CONTROLS, ' ');
         if (value !== '') chunks.push(ascii(encodeQuotedPrintable(html ? escapeHtml(value) : value)));
       }
     }
@@ -162,6 +168,11 @@ function clean(value: string): string {
     .replace(/ {2,}/g, ' ')
     .trim();
 }
+
+// Every control character but the line break (which the text part encodes as CRLF), and the Unicode line
+// separators: the Nu HTML checker calls them errors, and clients show them as boxes.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const READER_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
 

@@ -2,27 +2,13 @@
 
 import { KurierError } from '../error.ts';
 import { compileTemplateFromSegments } from '../render/handlebars.ts';
-import type { CompiledEmail } from './compile.ts';
-
-/** One recipient as the send step knows it, already validated. */
-export interface Reader {
-  readonly email: string;
-  readonly name: string;
-  /** This reader's own unsubscribe link (with token). */
-  readonly unsubscribeUrl: string;
-  /** Extra columns of the subscriber list, for `{{reader "fields.<column>"}}`. */
-  readonly fields: Readonly<Record<string, string>>;
-}
+import { type CompiledEmail, EXTRA_FIELD_PREFIX, type Reader } from './model.ts';
 
 export interface PreparedEmail {
   readonly compiled: CompiledEmail;
   readonly html: (values: Readonly<Record<string, string>>) => string;
   readonly text: (values: Readonly<Record<string, string>>) => string;
 }
-
-/** The fields a template may ask for; extra list columns as "fields.<column>". */
-export const READER_FIELDS = ['name', 'email', 'greeting', 'unsubscribeUrl'] as const;
-export const EXTRA_FIELD_PREFIX = 'fields.';
 
 /** Compiles the two per-reader templates once per article: HTML escaped, text as is. */
 export function prepareEmail(compiled: CompiledEmail): PreparedEmail {

@@ -1,6 +1,8 @@
-// Article Markdown tokens → the plain-text part of the email: wrapped, headings underlined, links numbered.
+// The email's article HTML → the plain-text part of the email: wrapped, headings underlined, links numbered.
+// It reads the same HTML as the HTML part (after the allowlist), so both parts say the same.
 
-import type { MarkdownToken, MarkdownTokens } from '../content/markdown.ts';
+import { type HtmlElement, type HtmlNode, parseHtmlTree } from '../render/html-tree.ts';
+import { isAllowedUrl } from '../render/sanitize.ts';
 
 /** RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters. */
 export const TEXT_WIDTH = 78;
@@ -18,35 +20,48 @@ export interface PlainText {
   readonly references: readonly string[];
 }
 
-type Known =
-  | MarkdownTokens.Blockquote
-  | MarkdownTokens.Br
-  | MarkdownTokens.Checkbox
-  | MarkdownTokens.Code
-  | MarkdownTokens.Codespan
-  | MarkdownTokens.Def
-  | MarkdownTokens.Del
-  | MarkdownTokens.Em
-  | MarkdownTokens.Escape
-  | MarkdownTokens.Heading
-  | MarkdownTokens.Hr
-  | MarkdownTokens.HTML
-  | MarkdownTokens.Image
-  | MarkdownTokens.Link
-  | MarkdownTokens.List
-  | MarkdownTokens.Paragraph
-  | MarkdownTokens.Space
-  | MarkdownTokens.Strong
-  | MarkdownTokens.Table
-  | MarkdownTokens.Text;
+const UNDERLINES: Readonly<Record<string, string>> = { h1: '=', h2: '-' };
+const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+// Elements that only group blocks: their content is laid out as blocks of its own.
+const CONTAINERS = new Set([
+  'address',
+  'article',
+  'aside',
+  'dd',
+  'details',
+  'div',
+  'dl',
+  'dt',
+  'figcaption',
+  'figure',
+  'footer',
+  'header',
+  'li',
+  'main',
+  'nav',
+  'section',
+  'summary',
+]);
+const BLOCKS = new Set([...CONTAINERS, ...HEADINGS, 'p', 'pre', 'blockquote', 'ul', 'ol', 'table', 'hr']);
+// Not text for a reader; the allowlist removes them before, this keeps the function safe on its own.
+const SKIPPED = new Set([
+  'script',
+  'style',
+  'template',
+  'noscript',
+  'iframe',
+  'object',
+  'svg',
+  'math',
+  'head',
+]);
 
-// marked's Token also admits extension tokens with any `type`; narrowing needs the closed union.
-const known = (token: MarkdownToken) => token as Known;
-
-const UNDERLINES: Readonly<Record<number, string>> = { 1: '=', 2: '-' };
-
-/** Renders an article body (tokens from lexMarkdown, links already absolute) as wrapped plain text. */
-export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOptions): PlainText {
+/**
+ * Renders an article body (HTML with absolute links, as the content stage and the allowlist made it) as
+ * wrapped plain text. Marked's HTML is regular, so its structure is the Markdown's: paragraphs, headings,
+ * lists (loose when their items hold paragraphs), quotes, code, tables.
+ */
+export function renderTextBody(html: string, options: TextOptions): PlainText {
   const width = options.width ?? TEXT_WIDTH;
   const numbers = new Map<string, number>();
   const reference = (href: string): number => {
@@ -56,108 +71,117 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
     return numbers.size;
   };
 
-  const inline = (list: readonly MarkdownToken[]): string => list.map(inlineOne).join('');
-  const inlineOne = (token: MarkdownToken): string => {
-    const t = known(token);
-    switch (t.type) {
-      case 'text':
-        return t.tokens === undefined ? decodeEntities(t.text).replace(/\n/g, ' ') : inline(t.tokens);
-      case 'escape':
-      case 'codespan':
-        return t.text;
-      case 'strong':
-      case 'em':
-      case 'del':
-        return inline(t.tokens);
+  const inline = (list: readonly HtmlNode[]): string => list.map(inlineOne).join('');
+  const inlineOne = (node: HtmlNode): string => {
+    if (node.kind === 'text') return node.text.replace(/\n/g, ' ');
+    if (SKIPPED.has(node.name)) return '';
+    switch (node.name) {
       case 'br':
         return '\n';
-      case 'checkbox':
-        return t.checked ? '[x] ' : '[ ] ';
-      case 'html':
-        return /^<br\s*\/?>$/i.test(t.text.trim()) ? '\n' : '';
-      case 'link': {
-        const text = inline(t.tokens);
-        // An autolink shows its address already: "<https://…>", "www.…", "a@b.de".
-        if (t.autolink === true || t.href === text || t.href === `mailto:${text}`) return text;
-        return `${text} [${reference(t.href)}]`;
+      case 'code':
+        // Code keeps its characters as written, spaces included.
+        return textContent(node);
+      case 'input':
+        return node.attributes.type === 'checkbox' ? (checked(node) ? '[x] ' : '[ ] ') : '';
+      case 'a': {
+        const text = inline(node.children);
+        const href = node.attributes.href;
+        // An autolink shows its address already: "https://…", "www.…" (GFM makes it http://www.…), "a@b.de".
+        if (href === undefined || [text, `mailto:${text}`, `http://${text}`].includes(href)) return text;
+        // The HTML part drops such a link too (src/render/sanitize.ts): the text stays, the address goes.
+        if (!isAllowedUrl(href)) return text;
+        return `${text} [${reference(href)}]`;
       }
-      case 'image': {
-        const alt = decodeEntities(t.text).trim();
-        return `[${options.imageLabel}${alt === '' ? '' : `: ${alt}`}] [${reference(t.href)}]`;
+      case 'img': {
+        const alt = (node.attributes.alt ?? '').trim();
+        const label = `[${options.imageLabel}${alt === '' ? '' : `: ${alt}`}]`;
+        const src = node.attributes.src;
+        return src !== undefined && isAllowedUrl(src) ? `${label} [${reference(src)}]` : label;
       }
-      default: {
-        const generic = token as { tokens?: MarkdownToken[]; text?: unknown };
-        if (Array.isArray(generic.tokens)) return inline(generic.tokens);
-        return typeof generic.text === 'string' ? decodeEntities(generic.text) : '';
-      }
+      default:
+        return inline(node.children);
     }
   };
 
-  const blocks = (list: readonly MarkdownToken[], columns: number, tight = false): string[] => {
+  const blocks = (list: readonly HtmlNode[], columns: number, tight = false): string[] => {
     const out: string[] = [];
-    for (const token of list) {
-      const lines = block(token, columns);
-      if (lines.length === 0) continue;
+    const add = (lines: readonly string[]) => {
+      if (lines.length === 0) return;
       if (out.length > 0 && !tight) out.push('');
       out.push(...lines);
+    };
+    // Text and inline elements between blocks (a tight list item's text, raw HTML) form a block of their own.
+    let run: HtmlNode[] = [];
+    const flush = () => {
+      const text = inline(run);
+      run = [];
+      if (text.trim() !== '') add(wrapText(text, columns));
+    };
+    for (const node of list) {
+      if (node.kind === 'element' && BLOCKS.has(node.name)) {
+        flush();
+        add(block(node, columns));
+      } else run.push(node);
     }
+    flush();
     return out;
   };
 
-  const block = (token: MarkdownToken, columns: number): string[] => {
-    const t = known(token);
-    switch (t.type) {
-      case 'space':
-      case 'def':
-        return [];
-      case 'paragraph':
-        return wrapText(inline(t.tokens), columns);
-      case 'text':
-        // The item text of a tight list.
-        return wrapText(t.tokens === undefined ? decodeEntities(t.text) : inline(t.tokens), columns);
-      case 'heading': {
-        const lines = wrapText(inline(t.tokens), columns);
-        const rule = UNDERLINES[t.depth] ?? '~';
-        return [...lines, rule.repeat(Math.max(...lines.map(textWidth), 3))];
-      }
-      case 'code':
+  const block = (node: HtmlElement, columns: number): string[] => {
+    if (HEADINGS.has(node.name)) {
+      const lines = wrapText(inline(node.children), columns);
+      const rule = UNDERLINES[node.name] ?? '~';
+      return [...lines, rule.repeat(Math.max(...lines.map(textWidth), 3))];
+    }
+    switch (node.name) {
+      case 'p':
+        return wrapText(inline(node.children), columns);
+      case 'pre':
         // Code keeps its lines: a wrapped command line would be a wrong one.
-        return t.text.split('\n').map((line) => (line === '' ? '' : `    ${line}`.trimEnd()));
+        return textContent(node)
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((line) => (line === '' ? '' : `    ${line}`.trimEnd()));
       case 'blockquote':
-        return blocks(t.tokens, columns - 2).map((line) => (line === '' ? '>' : `> ${line}`));
-      case 'list':
-        return list(t, columns);
+        return blocks(node.children, columns - 2).map((line) => (line === '' ? '>' : `> ${line}`));
+      case 'ul':
+      case 'ol':
+        return list(node, columns);
       case 'table':
-        return table(t, columns);
+        return table(node, columns);
       case 'hr':
         return ['* * *'];
-      case 'html':
-        return htmlText(t.text).flatMap((paragraph, index) => [
-          ...(index > 0 ? [''] : []),
-          ...wrapText(paragraph, columns),
-        ]);
       default:
-        return wrapText(inlineOne(token), columns);
+        return blocks(node.children, columns);
     }
   };
 
-  const list = (token: MarkdownTokens.List, columns: number): string[] => {
-    const start = typeof token.start === 'number' ? token.start : 1;
-    // A task item's checkbox is a token before its text; it joins the marker so the text lines up after it.
-    const checkboxOf = (item: MarkdownTokens.ListItem) => {
-      const first = item.tokens[0];
-      const t = first === undefined ? undefined : known(first);
-      return t?.type === 'checkbox' ? (t.checked ? ' [x]' : ' [ ]') : '';
+  const list = (node: HtmlElement, columns: number): string[] => {
+    const items = elements(node.children).filter((item) => item.name === 'li');
+    const start = node.name === 'ol' ? Number.parseInt(node.attributes.start ?? '1', 10) || 1 : 1;
+    // Marked writes <p> in the items of a loose list only: blank lines between the items and their blocks.
+    const loose = items.some((item) => elements(item.children).some((child) => child.name === 'p'));
+    // A task item's checkbox comes first; it joins the marker so the text lines up after it.
+    const checkboxOf = (item: HtmlElement): HtmlElement | undefined => {
+      const first = item.children.find((child) => child.kind === 'element' || child.text.trim() !== '');
+      return first?.kind === 'element' && first.name === 'input' && first.attributes.type === 'checkbox'
+        ? first
+        : undefined;
     };
-    const markers = token.items.map(
-      (item, index) => (token.ordered ? `${start + index}.` : '-') + checkboxOf(item),
-    );
+    const markers = items.map((item, index) => {
+      const box = checkboxOf(item);
+      return (
+        (node.name === 'ol' ? `${start + index}.` : '-') +
+        (box === undefined ? '' : checked(box) ? ' [x]' : ' [ ]')
+      );
+    });
     const indent = Math.max(...markers.map((marker) => marker.length)) + 1;
     const out: string[] = [];
-    token.items.forEach((item, index) => {
-      if (out.length > 0 && token.loose) out.push('');
-      const content = checkboxOf(item) === '' ? item.tokens : item.tokens.slice(1);
-      blocks(content, columns - indent, !item.loose).forEach((line, lineIndex) => {
+    items.forEach((item, index) => {
+      if (out.length > 0 && loose) out.push('');
+      const box = checkboxOf(item);
+      const content = item.children.filter((child) => child !== box);
+      blocks(content, columns - indent, !loose).forEach((line, lineIndex) => {
         const prefix = lineIndex === 0 ? `${markers[index]}`.padEnd(indent) : ' '.repeat(indent);
         out.push(line === '' ? '' : `${prefix}${line}`);
       });
@@ -165,9 +189,15 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
     return out;
   };
 
-  const table = (token: MarkdownTokens.Table, columns: number): string[] => {
-    const header = token.header.map((cell) => inline(cell.tokens).replace(/\n/g, ' ').trim());
-    const rows = token.rows.map((row) => row.map((cell) => inline(cell.tokens).replace(/\n/g, ' ').trim()));
+  const table = (node: HtmlElement, columns: number): string[] => {
+    const cellText = (cell: HtmlElement) => inline(cell.children).replace(/\n/g, ' ').trim();
+    const [first, ...rest] = tableRows(node).map((row) =>
+      elements(row.children)
+        .filter((cell) => cell.name === 'th' || cell.name === 'td')
+        .map(cellText),
+    );
+    const header = first ?? [];
+    const rows = rest;
     const widths = header.map((cell, index) =>
       Math.max(textWidth(cell), ...rows.map((row) => textWidth(row[index] ?? ''))),
     );
@@ -187,9 +217,28 @@ export function renderTextBody(tokens: readonly MarkdownToken[], options: TextOp
     ]);
   };
 
-  const body = blocks(tokens, width).join('\n');
+  const body = blocks(parseHtmlTree(html), width).join('\n');
   const references = [...numbers].map(([href, number]) => `[${number}] ${href}`);
   return { body, references };
+}
+
+function elements(nodes: readonly HtmlNode[]): HtmlElement[] {
+  return nodes.filter((node): node is HtmlElement => node.kind === 'element');
+}
+
+function textContent(node: HtmlNode): string {
+  return node.kind === 'text' ? node.text : node.children.map(textContent).join('');
+}
+
+function checked(input: HtmlElement): boolean {
+  return Object.hasOwn(input.attributes, 'checked');
+}
+
+/** The rows of a table in document order, whether in <thead>, <tbody>, <tfoot> or directly in <table>. */
+function tableRows(table: HtmlElement): HtmlElement[] {
+  return elements(table.children).flatMap((child) =>
+    child.name === 'tr' ? [child] : elements(child.children).filter((row) => row.name === 'tr'),
+  );
 }
 
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
@@ -241,77 +290,4 @@ export function wrapText(text: string, width: number = TEXT_WIDTH): string[] {
 export function underline(text: string, rule: string, width: number = TEXT_WIDTH): string {
   const lines = wrapText(text, width);
   return [...lines, rule.repeat(Math.max(...lines.map(textWidth), 3))].join('\n');
-}
-
-/** Paragraphs of the visible text of raw HTML in Markdown; comments and tags dropped. */
-function htmlText(html: string): string[] {
-  const text = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|h[1-6]|li|blockquote|pre|table|tr|figure|figcaption|section)\s*>/gi, '\n\n')
-    .replace(/<[^>]*>/g, '');
-  return decodeEntities(text)
-    .split(/\n[ \t]*\n/)
-    .map((paragraph) => paragraph.trim())
-    .filter((paragraph) => paragraph !== '');
-}
-
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00a0',
-  shy: '',
-  ndash: '–',
-  mdash: '—',
-  hellip: '…',
-  bdquo: '„',
-  ldquo: '“',
-  rdquo: '”',
-  sbquo: '‚',
-  lsquo: '‘',
-  rsquo: '’',
-  laquo: '«',
-  raquo: '»',
-  lsaquo: '‹',
-  rsaquo: '›',
-  auml: 'ä',
-  ouml: 'ö',
-  uuml: 'ü',
-  Auml: 'Ä',
-  Ouml: 'Ö',
-  Uuml: 'Ü',
-  szlig: 'ß',
-  euro: '€',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  deg: '°',
-  sect: '§',
-  para: '¶',
-  middot: '·',
-  bull: '•',
-  times: '×',
-  thinsp: '\u2009',
-  ensp: '\u2002',
-  emsp: '\u2003',
-  zwnj: '\u200c',
-  zwj: '\u200d',
-};
-
-/** Character references as marked leaves them in text tokens ("&amp;", "&ndash;", "&#8211;"). */
-export function decodeEntities(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z][a-z0-9]*);/gi, (match, name: string) => {
-    if (name.startsWith('#')) {
-      const code =
-        name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
-      const valid = code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
-      return valid ? String.fromCodePoint(code) : '\ufffd';
-    }
-    return NAMED_ENTITIES[name] ?? match;
-  });
 }

@@ -4,7 +4,15 @@ import { type Author, Feed, type Item } from 'feed';
 import { KurierError } from '../error.ts';
 import type { Article, Image, OutputFile, Person, Site } from '../model.ts';
 import { planFeedLinks } from './feed-links.ts';
-import { cdataSection, escapeHtml, escapeXmlAttribute, escapeXmlText, stripInvalidXmlChars } from './xml.ts';
+import { sanitizeArticleHtml } from './sanitize.ts';
+import {
+  cdataSection,
+  escapeRssText,
+  escapeXmlAttribute,
+  escapeXmlText,
+  plainTextToHtml,
+  stripInvalidXmlChars,
+} from './xml.ts';
 
 const GENERATOR = 'Kurier';
 const DC_NS = 'http://purl.org/dc/elements/1.1/';
@@ -59,37 +67,39 @@ interface FeedEntry {
 function planFeedData(site: Site, articles: readonly Article[]): FeedData {
   const home = normalizeUrl(site.baseUrl);
   const links = planFeedLinks(site);
-  const language = clean(site.language);
-  const siteAuthors = site.authors.length > 0 ? site.authors.map(cleanPerson) : [{ name: clean(site.title) }];
+  const language = forReaders(site.language);
+  const siteAuthors =
+    site.authors.length > 0 ? site.authors.map(cleanPerson) : [{ name: forReaders(site.title) }];
   const entries = articles.map((article): FeedEntry => {
-    const lead = clean(article.summaryHtml);
-    const body = clean(article.html);
-    const lang = clean(article.lang);
+    // Readers differ in what they strip, so the feeds carry only what the allowlist keeps, as the email does.
+    const lead = forReaders(sanitizeArticleHtml(article.summaryHtml).html);
+    const body = forReaders(sanitizeArticleHtml(article.html).html);
+    const lang = forReaders(article.lang);
     const url = normalizeUrl(article.url);
     return {
-      id: clean(article.id),
+      id: forReaders(article.id),
       url,
-      title: clean(article.title),
-      summary: clean(article.summary),
+      title: forReaders(article.title),
+      summary: forReaders(article.summary),
       // The model's HTML has absolute URLs already (src/content/markdown.ts): readers show it away from the page.
       contentHtml: lead === '' ? body : `<p>${lead}</p>\n${body}`,
       published: article.published,
       updated: article.updated,
       authors: article.authors.length > 0 ? article.authors.map(cleanPerson) : siteAuthors,
-      tags: article.tags.map(clean),
+      tags: article.tags.map(forReaders),
       lang: lang === language ? undefined : lang,
       image: article.image === undefined ? undefined : cleanImage(article.image),
     };
   });
   return {
     // A path cannot be a slug, so the feed's id never equals an entry's `tag:<authority>:<slug>`.
-    atomId: `tag:${clean(site.tagAuthority)}:/feed`,
-    title: clean(site.title),
-    subtitle: site.subtitle === undefined ? undefined : clean(site.subtitle),
+    atomId: `tag:${forReaders(site.tagAuthority)}:/feed`,
+    title: forReaders(site.title),
+    subtitle: site.subtitle === undefined ? undefined : forReaders(site.subtitle),
     home,
     language,
     authors: siteAuthors,
-    rights: site.rights === undefined ? undefined : clean(site.rights),
+    rights: site.rights === undefined ? undefined : forReaders(site.rights),
     icon: site.icon === undefined ? undefined : normalizeUrl(site.icon),
     logo: site.logo === undefined ? undefined : normalizeUrl(site.logo),
     updated: newestUpdate(site, entries),
@@ -120,25 +130,25 @@ function newestUpdate(site: Site, entries: readonly FeedEntry[]): Date {
   return new Date(Date.UTC(Number(date[1]), Number(date[2] ?? '1') - 1, Number(date[3] ?? '1')));
 }
 
-function clean(text: string): string {
+function forReaders(text: string): string {
   return stripInvalidXmlChars(text);
 }
 
 /** ASCII form of an absolute URL (IDNA host, percent-encoded path): RSS `link` and media `url` must be URIs, not IRIs. */
 function normalizeUrl(url: string): string {
-  return new URL(clean(url)).href;
+  return new URL(forReaders(url)).href;
 }
 
 function cleanPerson(person: Person): Person {
   return {
-    name: clean(person.name),
-    email: person.email === undefined ? undefined : clean(person.email),
+    name: forReaders(person.name),
+    email: person.email === undefined ? undefined : forReaders(person.email),
     uri: person.uri === undefined ? undefined : normalizeUrl(person.uri),
   };
 }
 
 function cleanImage(image: Image): Image {
-  return { ...image, url: normalizeUrl(image.url), alt: clean(image.alt), type: clean(image.type) };
+  return { ...image, url: normalizeUrl(image.url), alt: forReaders(image.alt), type: forReaders(image.type) };
 }
 
 /*
@@ -157,17 +167,29 @@ interface Slots {
   /** A token standing for `value`; survives feed's `new URL()`, `&` escaping, CDATA and attribute writing. */
   put(value: string): string;
   put(value: string | undefined): string | undefined;
+  /** The same for HTML (RSS description and content:encoded), which stays in CDATA. */
+  putHtml(value: string): string;
   fill(skeleton: string): string;
 }
 
-function createSlots(): Slots {
+/**
+ * `plainText`: how the format writes plain text in element content. RSS has no type attribute, so it
+ * writes `<` and `&` as hexadecimal references (the RSS Best Practices Profile, which the W3C Feed Validation
+ * Service applies), never as CDATA, which a reader may take for HTML.
+ */
+function createSlots(plainText?: (text: string) => string): Slots {
   const values: string[] = [];
+  const html = new Set<number>();
   function put(value: string): string;
   function put(value: string | undefined): string | undefined;
   function put(value: string | undefined): string | undefined {
     if (value === undefined) return undefined;
     values.push(value);
     return `${SLOT_PREFIX}${values.length - 1}`;
+  }
+  function putHtml(value: string): string {
+    html.add(values.length);
+    return put(value);
   }
   function fill(skeleton: string): string {
     const filled = new Set<number>();
@@ -180,11 +202,14 @@ function createSlots(): Slots {
     const xml = skeleton.replace(SLOT, (_match, cdata?: string, attribute?: string, text?: string) => {
       if (cdata !== undefined) {
         const value = valueAt(cdata);
+        if (plainText !== undefined && !html.has(Number(cdata)) && /[<&>\r]/.test(value))
+          return plainText(value);
         // A CR inside CDATA reaches the reader as LF (XML 1.0 §2.11); as a character reference it survives.
         return value.includes('\r') ? escapeXmlText(value) : cdataSection(value);
       }
       if (attribute !== undefined) return escapeXmlAttribute(valueAt(attribute));
-      return escapeXmlText(valueAt(text ?? ''));
+      const value = valueAt(text ?? '');
+      return plainText !== undefined && !html.has(Number(text)) ? plainText(value) : escapeXmlText(value);
     });
     // feed silently drops some falsy or unknown fields; a value we passed and it dropped is a bug, not a choice.
     if (filled.size !== values.length) {
@@ -194,7 +219,7 @@ function createSlots(): Slots {
     }
     return xml;
   }
-  return { put, fill };
+  return { put, putHtml, fill };
 }
 
 type Attributes = Readonly<Record<string, string | undefined>>;
@@ -295,12 +320,12 @@ function renderAtom(data: FeedData): string {
   for (const entry of data.entries) {
     feed.addItem({
       // feed writes entry titles and summaries as type="html", so plain text goes in HTML-escaped.
-      title: put(escapeHtml(entry.title)),
+      title: put(plainTextToHtml(entry.title)),
       id: put(entry.id),
       link: put(entry.url),
       date: entry.updated,
       published: entry.published,
-      description: entry.summary === '' ? undefined : put(escapeHtml(entry.summary)),
+      description: entry.summary === '' ? undefined : put(plainTextToHtml(entry.summary)),
       // Even when empty: an entry with neither content nor summary draws "MissingTextualContent" from the W3C validator.
       content: put(entry.contentHtml),
       author: entry.authors.map(atomPerson),
@@ -341,7 +366,7 @@ function atomAuthorElement(person: Person, put: Slots['put']): string {
 }
 
 function renderRss(data: FeedData): string {
-  const { put, fill } = createSlots();
+  const { put, putHtml, fill } = createSlots(escapeRssText);
   const feed = new Feed({
     title: put(data.title),
     // RSS 2.0 requires a channel description; the title stands in when the site has no subtitle.
@@ -363,8 +388,8 @@ function renderRss(data: FeedData): string {
       date: entry.updated,
       published: entry.published,
       // Always present: the W3C validator wants a description before content:encoded ("NeedDescriptionBeforeContent").
-      description: put(escapeHtml(entry.summary)),
-      content: put(entry.contentHtml),
+      description: putHtml(plainTextToHtml(entry.summary)),
+      content: putHtml(entry.contentHtml),
       category: entry.tags.map((tag) => ({ name: put(tag) })),
     };
     feed.addItem(item);

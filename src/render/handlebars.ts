@@ -13,6 +13,8 @@ export interface TemplateOptions {
   readonly noEscape?: boolean;
   /** Partial sources by name, for `{{> name}}`. */
   readonly partials?: Readonly<Record<string, string>>;
+  /** Where each partial came from, for error messages; without it, errors name `file`. */
+  readonly partialFiles?: Readonly<Record<string, string>>;
   readonly helpers?: Readonly<Record<string, TemplateHelper>>;
 }
 
@@ -38,20 +40,31 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
   const file = options.file;
   const compileOptions = { strict: true, noEscape: options.noEscape === true };
   for (const [name, partial] of Object.entries(options.partials ?? {})) {
-    checkSyntax(partial, `partial "${name}"`, file);
-    env.registerPartial(name, env.compile(partial, compileOptions));
+    const partialFile = options.partialFiles?.[name] ?? file;
+    checkSyntax(partial, `partial "${name}"`, partialFile);
+    // Wrapped so that an error inside the partial names the partial's file, and its line there.
+    env.registerPartial(name, guard(env.compile(partial, compileOptions), partial, partialFile));
   }
   for (const [name, helper] of Object.entries(options.helpers ?? {})) {
     env.registerHelper(name, helper as Handlebars.HelperDelegate);
   }
   checkSyntax(source, 'template', file);
-  const template = env.compile(source, compileOptions);
-  return (data) => {
+  const template = guard(env.compile(source, compileOptions), source, file);
+  return (data) => template(data);
+}
+
+/** A compiled template whose errors become TEMPLATE_INVALID with `file` and the line in it. */
+function guard<Args extends unknown[]>(
+  template: (...args: Args) => string,
+  source: string,
+  file: string | undefined,
+): (...args: Args) => string {
+  return (...args) => {
     try {
-      return template(data);
+      return template(...args);
     } catch (error) {
       if (error instanceof KurierError) throw error;
-      throw new KurierError('TEMPLATE_INVALID', `${messageOf(error)}. Fix the template.`, {
+      throw new KurierError('TEMPLATE_INVALID', describeRuntimeError(error, source), {
         ...(file === undefined ? {} : { file }),
         ...lineOf(error),
         cause: error,
@@ -117,6 +130,22 @@ function checkSyntax(source: string, what: string, file: string | undefined): vo
       cause: error,
     });
   }
+}
+
+/**
+ * Strict mode says only `"title" not defined in undefined - 30:12`; the expression at that place
+ * (`{{artcle.title}}`) shows the writer which field is misspelt.
+ */
+function describeRuntimeError(error: unknown, source: string): string {
+  const message = messageOf(error);
+  const place = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(message);
+  if (place === null) return `${message}. Fix the template.`;
+  const [, name, line, column] = place;
+  const text = source.split('\n')[Number(line) - 1] ?? '';
+  const start = text.lastIndexOf('{{', Number(column));
+  const end = text.indexOf('}}', Number(column));
+  const expression = start === -1 || end === -1 ? `"${name}"` : text.slice(start, end + 2);
+  return `${expression} names a field that does not exist ("${name}" is not defined): check its spelling.`;
 }
 
 function messageOf(error: unknown): string {

@@ -3,7 +3,7 @@
 import type { Article, OutputFile, Site } from '../model.ts';
 import { planFeedLinks } from './feed-links.ts';
 import { compileTemplate } from './handlebars.ts';
-import { formatDate, joinNames, planStrings } from './strings.ts';
+import { formatDate, joinNames, planOpenGraphLocale, planStrings } from './strings.ts';
 
 export interface PageTemplates {
   readonly article: string;
@@ -36,10 +36,17 @@ export function* renderPages(
   });
   const links = planFeedLinks(site);
   const feeds = [links.atom, links.rss, links.json];
-  const locale = site.language.replace('-', '_');
+  const locale = planOpenGraphLocale(site.language);
   const partials = templates.partials;
-  const articlePage = compileTemplate(templates.article, { partials });
-  const indexPage = compileTemplate(templates.index, { partials });
+  const partialFiles = Object.fromEntries(
+    Object.keys(partials).map((name) => [name, `templates/partials/${name}.hbs`]),
+  );
+  const articlePage = compileTemplate(templates.article, {
+    file: 'templates/article.hbs',
+    partials,
+    partialFiles,
+  });
+  const indexPage = compileTemplate(templates.index, { file: 'templates/index.hbs', partials, partialFiles });
   const authorsOf = (article: Article) =>
     joinNames(
       article.authors.map((author) => author.name),

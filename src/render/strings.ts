@@ -1,7 +1,7 @@
 // The words Kurier itself writes on pages and in emails, in the publication's language (German, or English
 // as the fallback), and dates as readers see them.
 
-import { wallClock } from '../content/dates.ts';
+import { wallClock } from '../time.ts';
 
 export interface Strings {
   readonly by: string;
@@ -9,6 +9,10 @@ export interface Strings {
   readonly updated: string;
   readonly skipToContent: string;
   readonly subscribe: string;
+  readonly signupTitle: string;
+  readonly emailLabel: string;
+  readonly nameLabel: string;
+  readonly privacy: string;
   readonly tags: string;
   readonly articles: string;
   readonly noArticles: string;
@@ -33,6 +37,10 @@ const STRINGS: Readonly<Record<'de' | 'en', Strings>> = {
     updated: 'aktualisiert am',
     skipToContent: 'Zum Inhalt springen',
     subscribe: 'Abonnieren',
+    signupTitle: 'Newsletter abonnieren',
+    emailLabel: 'E-Mail-Adresse',
+    nameLabel: 'Name (freiwillig)',
+    privacy: 'Datenschutzerklärung',
     tags: 'Schlagwörter',
     articles: 'Artikel',
     noArticles: 'Noch keine Artikel.',
@@ -65,6 +73,10 @@ const STRINGS: Readonly<Record<'de' | 'en', Strings>> = {
     updated: 'updated',
     skipToContent: 'Skip to content',
     subscribe: 'Subscribe',
+    signupTitle: 'Subscribe to the newsletter',
+    emailLabel: 'Email address',
+    nameLabel: 'Name (optional)',
+    privacy: 'Privacy notice',
     tags: 'Tags',
     articles: 'Articles',
     noArticles: 'No articles yet.',
@@ -112,4 +124,13 @@ export function joinNames(names: readonly string[], strings: Strings): string {
 export function formatDate(date: Date, timeZone: string, strings: Strings): string {
   const { day, month, year } = wallClock(date, timeZone);
   return strings.formatDate(day, strings.months[month - 1] ?? '', year);
+}
+
+/**
+ * Open Graph's og:locale is language_TERRITORY (ogp.me: "en_US"): "de-AT" → "de_AT", and a bare "de" gets
+ * the territory CLDR's likely subtags give it ("de_DE", "en_US", "pt_BR"). An unknown language stays as is.
+ */
+export function planOpenGraphLocale(language: string): string {
+  const locale = new Intl.Locale(language).maximize();
+  return locale.region === undefined ? locale.language : `${locale.language}_${locale.region}`;
 }

@@ -27,8 +27,13 @@ export function cdataSection(text: string): string {
   return `<![CDATA[${text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
 }
 
+/** Plain text in an RSS element: hexadecimal references for `&`, `<` and `>` (RSS Best Practices Profile). */
+export function escapeRssText(text: string): string {
+  return text.replace(/[&<>\r]/g, (char) => RSS_TEXT_ESCAPES[char] ?? char);
+}
+
 /** Plain text as HTML text, for Atom `type="html"` constructs and RSS descriptions. */
-export function escapeHtml(text: string): string {
+export function plainTextToHtml(text: string): string {
   return text.replace(/[&<>"]/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
@@ -36,6 +41,12 @@ const TEXT_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',
   '<': '&lt;',
   '>': '&gt;',
+  '\r': '&#13;',
+};
+const RSS_TEXT_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&#x26;',
+  '<': '&#x3C;',
+  '>': '&#x3E;',
   '\r': '&#13;',
 };
 const ATTRIBUTE_ESCAPES: Readonly<Record<string, string>> = {

@@ -7,9 +7,9 @@ import { type Clock, TokenBucket } from './rate.ts';
 import type { IndexedRecipient, Recipient } from './recipients.ts';
 import type { HaltReason, SendOutcome, Transport } from './transport.ts';
 
-/** Where the engine writes state changes; `record` resolves once the record is durable. */
+/** Where the engine writes state changes; `append` resolves once the record is durable. */
 export interface JournalSink {
-  record(record: JournalRecord): Promise<void>;
+  append(record: JournalRecord): Promise<void>;
 }
 
 export interface DeliverOptions {
@@ -43,9 +43,12 @@ export interface DeliverOptions {
   readonly planned: number;
   /** Connection failures in a row, without a single success, after which the server counts as gone. */
   readonly connectionFailureLimit?: number;
+  /** Readers refused in a row with the same reply, after which the reply counts as the message's. */
+  readonly sameRejectionLimit?: number;
 }
 
 export interface Rejection {
+  readonly index: number;
   readonly email: string;
   readonly response: string;
 }
@@ -81,6 +84,18 @@ interface Retry {
 }
 
 const REJECTIONS_KEPT = 20;
+export const SAME_REJECTION_LIMIT = 10;
+
+/**
+ * A reply without what names the reader (the address, a queue id, numbers), so that the refusals of
+ * different readers for one cause compare equal.
+ */
+export function rejectionSignature(code: number | undefined, response: string): string {
+  return `${code ?? ''} ${response
+    .replace(/<[^<>]*>|\S+@\S+/g, '<>')
+    .replace(/\d+/g, '0')
+    .toLowerCase()}`;
+}
 
 /**
  * Sends to every recipient whose state asks for it. The journal gets "attempting" (durable) before a
@@ -106,10 +121,26 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
   let connectionFailures = 0;
   const tally = { sent: 0, rejected: 0, deferred: 0, skipped: 0, hardBounces: 0 };
   const rejections: Rejection[] = [];
+  const sameRejectionLimit = options.sameRejectionLimit ?? SAME_REJECTION_LIMIT;
+  // The readers refused in a row with one reply (not yet a halt): taken back if the streak reaches the limit.
+  let streak: { signature: string; jobs: Job[] } = { signature: '', jobs: [] };
+
+  /** The reader was refused for what concerns everybody: back to deferred, pending for the next run. */
+  const holdBack = async (job: Job, code: number | undefined, response: string): Promise<void> => {
+    states[job.index] = DEFERRED;
+    tally.deferred += 1;
+    await record({
+      i: job.index,
+      s: 'deferred',
+      t: options.wallTime(),
+      c: code,
+      r: `held back, the same reply for ${sameRejectionLimit} readers in a row: ${response.slice(0, 400)}`,
+    });
+  };
 
   const stopping = (): boolean => signal.aborted || halt !== undefined || fatal !== undefined;
   const record = async (entry: JournalRecord): Promise<void> => {
-    if (journal !== undefined) await journal.record(entry);
+    if (journal !== undefined) await journal.append(entry);
   };
   const report = (): void => {
     options.onProgress?.({
@@ -140,16 +171,35 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
     switch (outcome.kind) {
       case 'sent':
         connectionFailures = 0;
+        streak = { signature: '', jobs: [] };
         states[index] = SENT;
         tally.sent += 1;
         await record({ i: index, s: 'sent', t, r: outcome.response.slice(0, 200) });
         return;
-      case 'rejected':
+      case 'rejected': {
         connectionFailures = 0;
+        const signature = outcome.hardBounce ? '' : rejectionSignature(outcome.code, outcome.response);
+        if (signature !== '' && halt?.reason === 'repeated' && signature === streak.signature) {
+          await holdBack(job, outcome.code, outcome.response);
+          return;
+        }
+        if (signature === '' || signature !== streak.signature) streak = { signature, jobs: [] };
+        if (signature !== '') streak.jobs.push(job);
+        if (signature !== '' && streak.jobs.length >= sameRejectionLimit) {
+          halt ??= { reason: 'repeated', response: outcome.response };
+          for (const earlier of streak.jobs.slice(0, -1)) {
+            tally.rejected -= 1;
+            const at = rejections.findIndex((rejection) => rejection.index === earlier.index);
+            if (at !== -1) rejections.splice(at, 1);
+            await holdBack(earlier, outcome.code, outcome.response);
+          }
+          await holdBack(job, outcome.code, outcome.response);
+          return;
+        }
         states[index] = REJECTED;
         tally.rejected += 1;
         if (rejections.length < REJECTIONS_KEPT)
-          rejections.push({ email: recipient.email, response: outcome.response });
+          rejections.push({ index, email: recipient.email, response: outcome.response });
         await record({ i: index, s: 'rejected', t, c: outcome.code, r: outcome.response.slice(0, 500) });
         if (outcome.hardBounce) {
           tally.hardBounces += 1;
@@ -157,6 +207,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
           await options.onHardBounce?.(recipient, outcome.response);
         }
         return;
+      }
       case 'deferred':
       case 'halt': {
         if (outcome.kind === 'halt') halt ??= { reason: outcome.reason, response: outcome.response };

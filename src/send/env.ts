@@ -1,64 +1,105 @@
-// The send settings from the environment and the project's .env file (environment wins), checked once.
+// The send settings of the environment (the CLI entry has merged .env into it), checked once.
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseEnv } from 'node:util';
-import type { Env } from '../commands/command.ts';
+import type { Env } from '../context.ts';
+import { ENV_FILE } from '../environment.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import type { DkimSettings } from './transport.ts';
-
-export const ENV_FILE = '.env';
-
-/** Reads `.env` at the project root (absent is fine); no dotenv dependency, node:util parses it. */
-export async function readEnvFile(root: string): Promise<Record<string, string>> {
-  let text: string;
-  try {
-    text = await readFile(path.join(root, ENV_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new KurierError('ENV_INVALID', `cannot read ${ENV_FILE} (${(error as Error).message}).`, {
-      file: ENV_FILE,
-      cause: error,
-    });
-  }
-  const parsed = parseEnv(text);
-  return Object.fromEntries(
-    Object.entries(parsed).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
-}
-
-/** The environment wins over .env, so a deployment can override what the file says. */
-export function mergeEnv(file: Readonly<Record<string, string>>, env: Env): Env {
-  const merged: Record<string, string | undefined> = { ...file };
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
-  return merged;
-}
+import type { DkimSettings, SmtpServer } from './transport.ts';
 
 const optional = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+const PERCENT_ADVICE =
+  'percent-encode user and password in SMTP_URL: node -e "console.log(encodeURIComponent(process.argv[1]))" \'your password\' prints the form to use ("%" becomes %25, "@" %40, "/" %2F, ":" %3A)';
+
+function decodePart(text: string, what: string, context: z.RefinementCtx): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    context.addIssue({
+      code: 'custom',
+      message: `the ${what} in SMTP_URL has a "%" that does not start an escape like %25; ${PERCENT_ADVICE}`,
+    });
+    return undefined;
+  }
+}
+
+function parseSmtpUrl(text: string, context: z.RefinementCtx): SmtpServer | typeof z.NEVER {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    context.addIssue({
+      code: 'custom',
+      message: `SMTP_URL is not a URL (expected smtp://user:password@host:587); if the password has special characters, ${PERCENT_ADVICE}`,
+    });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    context.addIssue({
+      code: 'custom',
+      message: 'SMTP_URL must start with smtp:// (STARTTLS, port 587) or smtps:// (TLS, port 465)',
+    });
+    return z.NEVER;
+  }
+  // A raw "#", "?" or "/" in the password ends the URL's authority early: the rest becomes a path, query
+  // or fragment, and the login silently lacks it.
+  if (url.hash !== '' || url.search !== '' || (url.pathname !== '' && url.pathname !== '/')) {
+    context.addIssue({
+      code: 'custom',
+      message: `SMTP_URL has a path, "?" or "#" after the host, which is what a raw "/", "?" or "#" in the password makes of it; ${PERCENT_ADVICE}`,
+    });
+    return z.NEVER;
+  }
+  const user = url.username === '' ? undefined : decodePart(url.username, 'user', context);
+  const pass = url.username === '' ? undefined : decodePart(url.password, 'password', context);
+  if (url.username !== '' && (user === undefined || pass === undefined)) return z.NEVER;
+  const secure = url.protocol === 'smtps:';
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
+    secure,
+    user,
+    pass,
+    description: `${url.protocol}//${url.host}${user === undefined ? '' : ` as ${user}`}`,
+  };
+}
+
+const SECRET_ADVICE = 'make one with: openssl rand -hex 32';
+
+/**
+ * Whether a secret looks random enough to sign unsubscribe links: at least 32 characters, and an
+ * entropy estimate from its own character frequencies of at least 96 bits. A random hex string of 32
+ * characters has about 110; "aaaa…", "abab…" or a word repeated have far less.
+ */
+export function secretProblem(secret: string): string | undefined {
+  const chars = [...secret];
+  if (chars.length < 32)
+    return `KURIER_SECRET has ${chars.length} characters, it needs at least 32; ${SECRET_ADVICE}`;
+  const counts = new Map<string, number>();
+  for (const char of chars) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) bits -= count * Math.log2(count / chars.length);
+  if (counts.size < 8 || bits < 96) {
+    return `KURIER_SECRET is too predictable (${counts.size} different characters); use a random one: ${SECRET_ADVICE}`;
+  }
+  return undefined;
+}
+
 const sendEnvSchema = z.object({
-  SMTP_URL: optional.pipe(
+  SMTP_URL: optional.pipe(z.string().transform(parseSmtpUrl).optional()),
+  KURIER_SECRET: optional.pipe(
     z
       .string()
-      .transform((text, context) => {
-        try {
-          return new URL(text);
-        } catch {
-          context.addIssue({ code: 'custom', message: 'SMTP_URL is not a URL' });
-          return z.NEVER;
-        }
-      })
-      .refine((url) => url.protocol === 'smtp:' || url.protocol === 'smtps:', {
-        message: 'SMTP_URL must start with smtp:// (STARTTLS, port 587) or smtps:// (TLS, port 465)',
+      .superRefine((secret, context) => {
+        const problem = secretProblem(secret);
+        if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
-  ),
-  KURIER_SECRET: optional.pipe(
-    z.string().min(16, 'KURIER_SECRET must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   ),
   DKIM_PRIVATE_KEY: optional,
   DKIM_PRIVATE_KEY_FILE: optional,
@@ -67,7 +108,7 @@ const sendEnvSchema = z.object({
 });
 
 export interface SendEnv {
-  readonly smtpUrl: URL | undefined;
+  readonly smtp: SmtpServer | undefined;
   readonly secret: string | undefined;
   readonly dkim: DkimSettings | undefined;
 }
@@ -110,5 +151,5 @@ export async function readSendEnv(root: string, env: Env): Promise<SendEnv> {
     }
     dkim = { privateKey, keySelector: values.DKIM_SELECTOR, domainName: values.DKIM_DOMAIN };
   }
-  return { smtpUrl: values.SMTP_URL, secret: values.KURIER_SECRET, dkim };
+  return { smtp: values.SMTP_URL, secret: values.KURIER_SECRET, dkim };
 }

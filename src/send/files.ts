@@ -3,6 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { KurierError } from '../error.ts';
+import type { z } from '../schema.ts';
 
 let tempCounter = 0;
 
@@ -55,9 +57,13 @@ export class AtomicFile {
   }
 
   static async create(file: string): Promise<AtomicFile> {
-    await mkdir(path.dirname(file), { recursive: true });
     const temp = tempName(file);
-    return new AtomicFile(file, temp, await open(temp, 'w', 0o600));
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      return new AtomicFile(file, temp, await open(temp, 'w', 0o600));
+    } catch (error) {
+      throw stateWriteError(error, file);
+    }
   }
 
   /** Buffers the text; only every megabyte or so returns a promise (of the write), so a tight loop allocates none. */
@@ -68,22 +74,42 @@ export class AtomicFile {
       return undefined;
     }
     return this.#flush().then(() =>
-      bytes > this.#buffer.length ? writeAll(this.#handle, Buffer.from(text, 'utf8')) : this.write(text),
+      bytes > this.#buffer.length
+        ? this.#writeAll(Buffer.from(text, 'utf8'))
+        : (this.write(text) ?? Promise.resolve()),
     );
+  }
+
+  /** Writes bytes as they are (an .eml file is bytes, not text). */
+  async writeBytes(data: Uint8Array): Promise<void> {
+    await this.#flush();
+    await this.#writeAll(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  async #writeAll(data: Buffer): Promise<void> {
+    try {
+      await writeAll(this.#handle, data);
+    } catch (error) {
+      throw stateWriteError(error, this.file);
+    }
   }
 
   async #flush(): Promise<void> {
     const used = this.#used;
     this.#used = 0;
-    await writeAll(this.#handle, this.#buffer.subarray(0, used));
+    await this.#writeAll(this.#buffer.subarray(0, used));
   }
 
   async commit(): Promise<void> {
     await this.#flush();
-    await this.#handle.sync();
-    await this.#handle.close();
-    await rename(this.#temp, this.file);
-    await syncDirectory(path.dirname(this.file));
+    try {
+      await this.#handle.sync();
+      await this.#handle.close();
+      await rename(this.#temp, this.file);
+      await syncDirectory(path.dirname(this.file));
+    } catch (error) {
+      throw stateWriteError(error, this.file);
+    }
   }
 
   async abort(): Promise<void> {
@@ -92,28 +118,17 @@ export class AtomicFile {
   }
 }
 
-export async function writeFileAtomic(file: string, content: string | Buffer): Promise<void> {
+/** Writes a whole file durably: it appears under its name complete, or not at all. */
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const writer = await AtomicFile.create(file);
   try {
-    await writer.write(typeof content === 'string' ? content : content.toString('utf8'));
+    if (typeof content === 'string') await writer.write(content);
+    else await writer.writeBytes(content);
     await writer.commit();
   } catch (error) {
     await writer.abort();
     throw error;
   }
-}
-
-/** Writes binary content atomically (the outbox's .eml files are bytes, not text). */
-export async function writeBytesAtomic(file: string, content: Uint8Array): Promise<void> {
-  const temp = tempName(file);
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await writeAll(handle, Buffer.from(content.buffer, content.byteOffset, content.byteLength));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
 }
 
 /**
@@ -128,32 +143,42 @@ export class AppendLog {
   #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #draining: Promise<void> | undefined;
   #failure: unknown;
+  #unterminated = false;
 
   private constructor(file: string, handle: FileHandle) {
     this.file = file;
     this.#handle = handle;
   }
 
-  /** Opens (or creates) the log; a torn last line left by a crash is cut off so the next line starts clean. */
+  /**
+   * Opens (or creates) the log. Nothing is ever cut off: a last line without its newline (a person's edit,
+   * or a write cut short by a crash) is kept, and the first append starts with a newline so it stays a
+   * line of its own; the readers decide what such a line means.
+   */
   static async open(file: string): Promise<AppendLog> {
-    await mkdir(path.dirname(file), { recursive: true });
-    const handle = await open(file, 'a+', 0o600);
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+    } catch (error) {
+      throw stateWriteError(error, path.dirname(file));
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'a+', 0o600);
+    } catch (error) {
+      throw stateWriteError(error, file);
+    }
+    let unterminated = false;
     try {
       const { size } = await handle.stat();
-      if (size === 0) {
-        await syncDirectory(path.dirname(file));
-      } else {
-        const end = await findLastNewline(handle, size);
-        if (end !== size) {
-          await handle.truncate(end);
-          await handle.sync();
-        }
-      }
+      if (size === 0) await syncDirectory(path.dirname(file));
+      else unterminated = !(await endsWithNewline(handle, size));
     } catch (error) {
       await handle.close();
-      throw error;
+      throw stateWriteError(error, file);
     }
-    return new AppendLog(file, handle);
+    const log = new AppendLog(file, handle);
+    log.#unterminated = unterminated;
+    return log;
   }
 
   append(line: string): Promise<void> {
@@ -171,12 +196,14 @@ export class AppendLog {
       const waiters = this.#waiters.splice(0);
       try {
         if (this.#failure !== undefined) throw this.#failure;
-        await writeAll(this.#handle, Buffer.from(lines.join(''), 'utf8'));
+        const text = (this.#unterminated ? '\n' : '') + lines.join('');
+        await writeAll(this.#handle, Buffer.from(text, 'utf8'));
+        this.#unterminated = false;
         await this.#handle.datasync();
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
-        this.#failure ??= error;
-        for (const waiter of waiters) waiter.reject(error);
+        this.#failure ??= stateWriteError(error, this.file);
+        for (const waiter of waiters) waiter.reject(this.#failure);
       }
     }
     this.#draining = undefined;
@@ -189,21 +216,14 @@ export class AppendLog {
   }
 }
 
-async function findLastNewline(handle: FileHandle, size: number): Promise<number> {
-  const chunk = Buffer.alloc(64 * 1024);
-  let end = size;
-  while (end > 0) {
-    const start = Math.max(0, end - chunk.length);
-    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
-    const index = chunk.subarray(0, bytesRead).lastIndexOf(10);
-    if (index !== -1) return start + index + 1;
-    end = start;
-  }
-  return 0;
+async function endsWithNewline(handle: FileHandle, size: number): Promise<boolean> {
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  return last[0] === 10;
 }
 
 /** JSON text as a value for a schema to check; undefined when it is not JSON at all (a torn or foreign file). */
-export function parseJsonOrUndefined(text: string): unknown {
+function parseJsonOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -211,28 +231,98 @@ export function parseJsonOrUndefined(text: string): unknown {
   }
 }
 
+/** One line of a JSON-lines file checked against its schema: the value, or undefined when it is not one. */
+export function parseJsonLine<T>(schema: z.ZodType<T>, text: string): T | undefined {
+  const parsed = schema.safeParse(parseJsonOrUndefined(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * A JSON-lines file of the private state (the send journal, the suppression list): each `append`
+ * resolves once its record is on disk.
+ */
+export class JsonLinesLog<T> {
+  readonly #log: AppendLog;
+
+  private constructor(log: AppendLog) {
+    this.#log = log;
+  }
+
+  static async open<T>(file: string): Promise<JsonLinesLog<T>> {
+    return new JsonLinesLog<T>(await AppendLog.open(file));
+  }
+
+  get file(): string {
+    return this.#log.file;
+  }
+
+  append(record: T): Promise<void> {
+    return this.#log.append(JSON.stringify(record));
+  }
+
+  close(): Promise<void> {
+    return this.#log.close();
+  }
+}
+
 export interface Line {
   readonly text: string;
   /** 1-based. */
   readonly number: number;
+  /**
+   * False only for a last line without its newline: a person's edit that lacks it, or a write cut short
+   * by a crash (or still being written by a running send). Each reader decides what it means.
+   */
+  readonly terminated: boolean;
 }
 
-/**
- * Streams the complete lines of a file. A last line without its newline is a write cut short by a
- * crash (or still being written by a running send): it is reported through `torn`, never yielded.
- */
-export async function* readLines(file: string, torn?: (text: string) => void): AsyncGenerator<Line> {
-  let rest = '';
+/** Streams the lines of a UTF-8 file; bytes that are not UTF-8 throw STATE_INVALID naming the line. */
+export async function* readLines(file: string, displayName = file): AsyncGenerator<Line> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decode = (bytes: Uint8Array, number: number): string => {
+    try {
+      return decoder.decode(bytes);
+    } catch (error) {
+      throw new KurierError(
+        'STATE_INVALID',
+        'this line is not valid UTF-8 text; save the file as UTF-8 (or remove the line).',
+        { file: displayName, line: number, cause: error },
+      );
+    }
+  };
+  let rest: Buffer = Buffer.alloc(0);
   let number = 0;
   // Small chunks: the lines of a chunk live until the consumer is through them, and fewer of them then
   // survive into the old generation of the heap.
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 16 * 1024 })) {
-    const parts = (rest + (chunk as string)).split('\n');
-    rest = parts.pop() ?? '';
-    for (const text of parts) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 16 * 1024 })) {
+    const bytes: Buffer = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
+    let start = 0;
+    for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
       number += 1;
-      yield { text, number };
+      yield { text: decode(bytes.subarray(start, end), number), number, terminated: true };
+      start = end + 1;
     }
+    rest = bytes.subarray(start);
   }
-  if (rest !== '') torn?.(rest);
+  if (rest.length > 0) yield { text: decode(rest, number + 1), number: number + 1, terminated: false };
+}
+
+/** An fs error of the state folder (disk full, read-only, no permission) as what it means for the user. */
+export function stateWriteError(error: unknown, file: string): unknown {
+  if (error instanceof KurierError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const advice: Readonly<Record<string, string>> = {
+    ENOSPC: 'the disk is full; free some space',
+    EDQUOT: 'the disk quota is used up; free some space',
+    EROFS: 'the file system is read-only; point --state or KURIER_STATE_DIR at a writable folder',
+    EACCES: 'permission denied; make the state folder writable for this user',
+    EPERM: 'permission denied; make the state folder writable for this user',
+  };
+  const what = code === undefined ? undefined : advice[code];
+  if (what === undefined) return error;
+  return new KurierError(
+    'STATE_UNWRITABLE',
+    `cannot write the private state (${code}): ${what}. Nothing was lost: what was recorded stays, and kurier publish continues from there.`,
+    { file: (error as NodeJS.ErrnoException).path ?? file, cause: error },
+  );
 }

@@ -3,7 +3,7 @@
 import { access } from 'node:fs/promises';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { AppendLog, readLines } from './files.ts';
+import { JsonLinesLog, parseJsonLine, readLines } from './files.ts';
 
 /**
  * pending → attempting → sent | rejected | deferred; skipped when the suppression list gained the address
@@ -38,8 +38,18 @@ export interface JournalSummary {
   readonly records: number;
   /** When the last record was written; undefined for an empty journal. */
   readonly lastAt: number | undefined;
-  /** A line cut short by a crash (ignored). */
-  readonly tornTail: boolean;
+  /** Lines cut short by a crash (ignored). */
+  readonly torn: number;
+}
+
+/**
+ * A write cut short by a crash: the start of a record that never got its end. Kurier writes each record
+ * with its newline in one write and awaits it before the message leaves, so dropping such a line can only
+ * turn a "sent" into "attempting" (resent with the same Message-ID) or drop an "attempting" whose message
+ * never left. Anything else that is not a record is damage a person must look at.
+ */
+function isTornRecord(text: string): boolean {
+  return text.startsWith('{"i":') && !text.trimEnd().endsWith('}');
 }
 
 /** Replays the journal onto one state byte per recipient: the last record of each index wins. */
@@ -47,24 +57,24 @@ export async function readJournal(file: string, total: number): Promise<JournalS
   const states = new Uint8Array(total);
   let records = 0;
   let lastAt: number | undefined;
-  let tornTail = false;
+  let torn = 0;
   try {
     await access(file);
   } catch {
-    return { states, records, lastAt, tornTail };
+    return { states, records, lastAt, torn };
   }
-  for await (const line of readLines(file, () => {
-    tornTail = true;
-  })) {
+  for await (const line of readLines(file)) {
     if (line.text === '') continue;
-    let record: JournalRecord;
-    try {
-      record = recordSchema.parse(JSON.parse(line.text));
-    } catch (error) {
+    const record = parseJsonLine(recordSchema, line.text);
+    if (record === undefined) {
+      if (isTornRecord(line.text)) {
+        torn += 1;
+        continue;
+      }
       throw new KurierError(
         'JOURNAL_INVALID',
         `line ${line.number} of the send journal is damaged; restore it from a backup or move it away to start this send again (recipients would then get the email twice).`,
-        { file, line: line.number, cause: error },
+        { file, line: line.number },
       );
     }
     if (record.i >= total) {
@@ -78,7 +88,7 @@ export async function readJournal(file: string, total: number): Promise<JournalS
     records += 1;
     lastAt = record.t;
   }
-  return { states, records, lastAt, tornTail };
+  return { states, records, lastAt, torn };
 }
 
 export function countStates(states: Uint8Array): Record<RecipientState, number> {
@@ -90,27 +100,9 @@ export function countStates(states: Uint8Array): Record<RecipientState, number> 
   >;
 }
 
-/** Writes the records of one send; each `record` resolves once its line is on disk. */
-export class Journal {
-  readonly #log: AppendLog;
+/** Writes the records of one send; each `append` resolves once its line is on disk. */
+export type Journal = JsonLinesLog<JournalRecord>;
 
-  private constructor(log: AppendLog) {
-    this.#log = log;
-  }
-
-  static async open(file: string): Promise<Journal> {
-    return new Journal(await AppendLog.open(file));
-  }
-
-  get file(): string {
-    return this.#log.file;
-  }
-
-  record(record: JournalRecord): Promise<void> {
-    return this.#log.append(JSON.stringify(record));
-  }
-
-  close(): Promise<void> {
-    return this.#log.close();
-  }
+export function openJournal(file: string): Promise<Journal> {
+  return JsonLinesLog.open<JournalRecord>(file);
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { parseJsonOrUndefined } from './files.ts';
+import { parseJsonLine } from './files.ts';
 
 const ownerSchema = z.object({
   pid: z.number().int().positive(),
@@ -87,8 +87,7 @@ export interface Lock {
 async function readOwner(file: string): Promise<{ owner: LockOwner | undefined; ageMs: number } | undefined> {
   try {
     const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    const parsed = ownerSchema.safeParse(parseJsonOrUndefined(text));
-    return { owner: parsed.success ? parsed.data : undefined, ageMs: Date.now() - info.mtimeMs };
+    return { owner: parseJsonLine(ownerSchema, text.trim()), ageMs: Date.now() - info.mtimeMs };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

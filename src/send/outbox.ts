@@ -2,7 +2,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { writeBytesAtomic } from './files.ts';
+import { stateWriteError, writeFileAtomic } from './files.ts';
 import type { OutgoingMessage, SendOutcome, Transport } from './transport.ts';
 
 export function outboxDirectory(stateDir: string, slug: string): string {
@@ -14,11 +14,14 @@ export function createOutboxTransport(dir: string): Transport {
   return {
     description: `outbox ${dir}`,
     async verify() {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+        throw stateWriteError(error, dir);
+      });
+      return { maxMessageBytes: undefined };
     },
     async send(message: OutgoingMessage): Promise<SendOutcome> {
       const name = message.index < 0 ? 'test-copy.eml' : `${String(message.index).padStart(7, '0')}.eml`;
-      await writeBytesAtomic(path.join(dir, name), message.raw);
+      await writeFileAtomic(path.join(dir, name), message.raw);
       return { kind: 'sent', response: `written to ${name}` };
     },
     async close() {},
@@ -29,7 +32,9 @@ export function createOutboxTransport(dir: string): Transport {
 export function createDryRunTransport(): Transport {
   return {
     description: 'dry run',
-    async verify() {},
+    async verify() {
+      return { maxMessageBytes: undefined };
+    },
     async send(): Promise<SendOutcome> {
       return { kind: 'sent', response: 'dry run' };
     },

@@ -1,6 +1,6 @@
 // Progress of a send for people: a bar with count, rate and ETA on a terminal, a plain line now and then elsewhere.
 
-import type { Io } from '../commands/command.ts';
+import type { Io } from '../context.ts';
 
 export interface Progress {
   /** Recipients this run has finished with (sent, rejected, deferred for good, skipped). */

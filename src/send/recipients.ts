@@ -5,7 +5,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { AtomicFile, readLines, writeFileAtomic } from './files.ts';
+import { AtomicFile, parseJsonLine, readLines, writeFileAtomic } from './files.ts';
 import { FingerprintSet } from './fingerprints.ts';
 import { readSubscribers } from './subscribers.ts';
 
@@ -64,17 +64,15 @@ export async function readSendMeta(dir: string): Promise<SendMeta | undefined> {
   } catch {
     return undefined;
   }
-  const parsed = metaSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
+  const meta = parseJsonLine(metaSchema, text);
+  if (meta === undefined) {
     throw new KurierError(
       'JOURNAL_INVALID',
-      `the send description is damaged (${parsed.error.message}); restore it from a backup.`,
-      {
-        file,
-      },
+      'the description of this send is damaged (not the JSON Kurier wrote); restore it from a backup, or move its folder away to start the send from scratch (everyone would get the email again).',
+      { file },
     );
   }
-  return parsed.data;
+  return meta;
 }
 
 /** Every send the state folder knows, with its folder. */
@@ -196,7 +194,7 @@ async function dropLateInactive(draft: AtomicFile, keys: ReadonlySet<string>): P
   await rename(draft.file, source);
   const filtered = await AtomicFile.create(draft.file);
   for await (const line of readLines(source)) {
-    const recipient = recipientSchema.parse(JSON.parse(line.text));
+    const recipient = parseRecipient(line.text, source, line.number);
     if (!keys.has(recipient.email.toLowerCase())) await filtered.write(`${line.text}\n`);
   }
   await rm(source, { force: true });
@@ -208,21 +206,22 @@ export async function* readRecipients(dir: string): AsyncGenerator<IndexedRecipi
   const file = path.join(dir, RECIPIENTS_FILE);
   let index = 0;
   for await (const line of readLines(file)) {
-    let recipient: Recipient;
-    try {
-      recipient = recipientSchema.parse(JSON.parse(line.text));
-    } catch (error) {
-      throw new KurierError(
-        'JOURNAL_INVALID',
-        'the frozen recipient list is damaged; restore it from a backup.',
-        {
-          file,
-          line: line.number,
-          cause: error,
-        },
-      );
-    }
-    yield { index, recipient };
+    yield { index, recipient: parseRecipient(line.text, file, line.number) };
     index += 1;
   }
+}
+
+function parseRecipient(text: string, file: string, line: number): Recipient {
+  const recipient = parseJsonLine(recipientSchema, text);
+  if (recipient === undefined) {
+    throw new KurierError(
+      'JOURNAL_INVALID',
+      'the frozen recipient list is damaged; restore it from a backup.',
+      {
+        file,
+        line,
+      },
+    );
+  }
+  return recipient;
 }

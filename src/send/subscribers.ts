@@ -1,7 +1,7 @@
 // The subscriber list: a CSV file (Kurier's own, a listmonk or a Mailchimp export) streamed row by row into checked subscribers.
 
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { KurierError } from '../error.ts';
@@ -87,7 +87,7 @@ function findColumn(header: readonly string[], ...names: string[]): number | und
   return index === -1 ? undefined : index;
 }
 
-export function planLayout(header: readonly string[], file: string): ListLayout {
+export function parseLayout(header: readonly string[], file: string): ListLayout {
   const mailchimpEmail = findColumn(header, 'email address');
   const email = findColumn(header, 'email', 'e-mail') ?? mailchimpEmail;
   if (email === undefined) {
@@ -189,6 +189,38 @@ async function readFirstLine(file: string): Promise<string> {
   }
 }
 
+/** The line of the quote that opens a field and is never closed (RFC 4180 quoting: "" inside is a quote). */
+export function findUnclosedQuote(text: string, delimiter: string): number | undefined {
+  let line = 1;
+  let quoteLine: number | undefined;
+  let fieldStart = true;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i];
+    if (quoteLine !== undefined) {
+      if (char === '"') {
+        if (text[i + 1] === '"') i += 1;
+        else {
+          quoteLine = undefined;
+          fieldStart = false;
+        }
+      } else if (char === '\n') line += 1;
+      continue;
+    }
+    if (char === '"' && fieldStart) quoteLine = line;
+    else if (char === '\n') line += 1;
+    fieldStart = char === delimiter || char === '\n' || char === '\r';
+  }
+  return quoteLine;
+}
+
+function notUtf8(file: string, line: number): KurierError {
+  return new KurierError(
+    'SUBSCRIBERS_INVALID',
+    'this row has bytes that are not UTF-8 (a list saved as Latin-1 or Windows-1252?); save the list as UTF-8 (in Excel: "CSV UTF-8") and run again.',
+    { file, line },
+  );
+}
+
 const BATCH = 256;
 const LINE_BREAKS = /\r\n|\r|\n/g;
 
@@ -257,19 +289,27 @@ export async function* readSubscribers(
         for (const field of record) {
           if (blank && field.trim() !== '') blank = false;
           if (field.includes('\n') || field.includes('\r')) line += field.match(LINE_BREAKS)?.length ?? 0;
+          // The decoder puts U+FFFD where bytes are not UTF-8: a name would reach readers garbled.
+          if (field.includes('\uFFFD')) throw notUtf8(displayName, start);
         }
         if (blank) continue;
-        if (layout === undefined) layout = planLayout(record, displayName);
+        if (layout === undefined) layout = parseLayout(record, displayName);
         else rows.push(parseSubscriberRow(layout, record, start));
       }
       yield rows;
     }
   } catch (error) {
     if (error instanceof KurierError) throw error;
+    // For a quote that is never closed csv-parse reports where it gave up: the end of the file. The line
+    // to fix is where that quote opened (read again only on this error path).
+    const where =
+      (error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED'
+        ? findUnclosedQuote(await readFile(file, 'utf8'), delimiter)
+        : (error as { lines?: number }).lines;
     throw new KurierError(
       'SUBSCRIBERS_INVALID',
-      `the subscriber list is not valid CSV (${(error as Error).message}); fix the quoting on that line.`,
-      { file: displayName, line: (error as { lines?: number }).lines, cause: error },
+      `the subscriber list is not valid CSV (${(error as Error).message.replace(/ at line \d+/, '')}); fix the quoting on this line.`,
+      { file: displayName, line: where, cause: error },
     );
   }
   if (layout === undefined) {

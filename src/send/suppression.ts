@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import { parseAddress } from './address.ts';
-import { AppendLog, parseJsonOrUndefined, readLines } from './files.ts';
+import { JsonLinesLog, parseJsonLine, readLines } from './files.ts';
 
 export const SUPPRESSION_FILE = 'suppressed.jsonl';
 
@@ -26,7 +26,9 @@ export function suppressionFile(stateDir: string): string {
 
 /**
  * Reads the lowercased addresses of the list. A line is a JSON object (what Kurier appends) or, so that an
- * unsubscribe form or a person can add to it with `echo`, a bare address; `#` starts a comment.
+ * unsubscribe form or a person can add to it with `echo`, a bare address (or "Name <address>"); `#` starts a
+ * comment. Every complete line counts, the last one too when it lacks its newline; a line that is not an
+ * address stops the run: this list decides who must never be mailed, so a guess is not good enough.
  */
 export async function readSuppression(stateDir: string): Promise<Set<string>> {
   const file = suppressionFile(stateDir);
@@ -39,44 +41,25 @@ export async function readSuppression(stateDir: string): Promise<Set<string>> {
   for await (const line of readLines(file)) {
     const text = line.text.trim();
     if (text === '' || text.startsWith('#')) continue;
-    let email: string;
-    if (text.startsWith('{')) {
-      const parsed = entrySchema.safeParse(parseJsonOrUndefined(text));
-      if (!parsed.success) {
-        throw new KurierError(
-          'SUBSCRIBERS_INVALID',
-          'this line of the suppression list is neither a JSON entry nor an address; fix it (the list decides who must never be mailed).',
-          { file, line: line.number },
-        );
-      }
-      email = parsed.data.email;
-    } else {
-      email = text;
+    const email = text.startsWith('{')
+      ? parseJsonLine(entrySchema, text)?.email
+      : (/<([^<>]*)>\s*$/.exec(text)?.[1] ?? text);
+    const address = email === undefined ? undefined : parseAddress(email);
+    if (address === undefined || !address.ok) {
+      throw new KurierError(
+        'SUPPRESSION_INVALID',
+        `this line of the suppression list is neither a JSON entry nor an address${address === undefined ? '' : ` (${address.reason})`}; fix it: the list decides who must never be mailed.`,
+        { file, line: line.number },
+      );
     }
-    const address = parseAddress(email);
-    // An address that cannot be parsed can never be sent to either; the lowercased text still blocks it.
-    keys.add(address.ok ? address.key : email.toLowerCase());
+    keys.add(address.key);
   }
   return keys;
 }
 
-/** Appends entries durably (hard bounces found during a send). */
-export class SuppressionWriter {
-  readonly #log: AppendLog;
+/** Appends entries durably (hard bounces found during a send); never rewrites what a person wrote. */
+export type SuppressionWriter = JsonLinesLog<SuppressionEntry>;
 
-  private constructor(log: AppendLog) {
-    this.#log = log;
-  }
-
-  static async open(stateDir: string): Promise<SuppressionWriter> {
-    return new SuppressionWriter(await AppendLog.open(suppressionFile(stateDir)));
-  }
-
-  add(entry: SuppressionEntry): Promise<void> {
-    return this.#log.append(JSON.stringify(entry));
-  }
-
-  close(): Promise<void> {
-    return this.#log.close();
-  }
+export function openSuppressionWriter(stateDir: string): Promise<SuppressionWriter> {
+  return JsonLinesLog.open<SuppressionEntry>(suppressionFile(stateDir));
 }

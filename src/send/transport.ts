@@ -1,8 +1,9 @@
 // The network edge of a send: a pool of SMTP connections (nodemailer) that takes finished messages and reports outcomes.
 
 import { createPrivateKey } from 'node:crypto';
+import { format } from 'node:util';
 import nodemailer from 'nodemailer';
-import { KurierError } from '../error.ts';
+import { type ErrorCode, KurierError } from '../error.ts';
 
 export interface Envelope {
   /** MAIL FROM: where bounces go. */
@@ -19,8 +20,20 @@ export interface OutgoingMessage {
   readonly raw: Buffer;
 }
 
-/** Errors that concern the whole sender: the run stops, and can be resumed once the cause is gone. */
-export type HaltReason = 'auth' | 'unavailable' | 'throttled' | 'quota' | 'sender' | 'connection';
+/**
+ * Errors that concern the whole sender or the message itself rather than one reader: the run stops and
+ * the readers stay pending, so it can be resumed once the cause is gone.
+ */
+export type HaltReason =
+  | 'auth'
+  | 'unavailable'
+  | 'throttled'
+  | 'quota'
+  | 'sender'
+  | 'connection'
+  | 'size'
+  | 'content'
+  | 'repeated';
 
 export type SendOutcome =
   | { readonly kind: 'sent'; readonly response: string }
@@ -45,11 +58,17 @@ export type SendOutcome =
       readonly reason: HaltReason;
     };
 
+/** What the server told about itself when Kurier checked the login. */
+export interface TransportInfo {
+  /** The SIZE it announced in its EHLO reply (RFC 1870); undefined when it announced none. */
+  readonly maxMessageBytes: number | undefined;
+}
+
 export interface Transport {
   /** For messages: "smtp://mail.example:587 as user", "outbox .kurier/outbox/…". */
   readonly description: string;
   /** Checks the login (or that the outbox is writable) before the first message leaves. */
-  verify(): Promise<void>;
+  verify(): Promise<TransportInfo>;
   /** Never throws for a failed delivery: every failure is an outcome. */
   send(message: OutgoingMessage): Promise<SendOutcome>;
   close(): Promise<void>;
@@ -104,8 +123,28 @@ export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
   // when the sender is over its rate (Amazon SES "Throttling failure").
   if (code === 421) return { kind: 'halt', code, response, reason: 'unavailable' };
   if (code === 454) return { kind: 'halt', code, response, reason: 'throttled' };
+  // The message is too big for this server (RFC 3463 5.3.4, RFC 1870 §6: 552 after DATA): it is too big
+  // for every reader, so nobody is marked as failed.
+  if (
+    enhanced === '5.3.4' ||
+    enhanced === '4.3.4' ||
+    (code === 552 && failure.command === 'DATA') ||
+    (failure.code === 'EMESSAGE' && failure.command === 'MAIL FROM' && code === undefined)
+  ) {
+    return { kind: 'halt', code, response, reason: 'size' };
+  }
   if (failure.command === 'MAIL FROM' && code !== undefined && code >= 500) {
     return { kind: 'halt', code, response, reason: 'sender' };
+  }
+  // Refused for what the message contains (5.6.x media errors; 5.7.x after DATA: content or policy
+  // filters): the same text would be refused for the next reader too.
+  if (
+    code !== undefined &&
+    code >= 500 &&
+    (enhanced?.startsWith('5.6.') === true ||
+      (failure.command === 'DATA' && enhanced?.startsWith('5.7.') === true))
+  ) {
+    return { kind: 'halt', code, response, reason: 'content' };
   }
   if (code !== undefined && code >= 500 && code !== 503) {
     return {
@@ -127,8 +166,69 @@ export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
   return { kind: 'deferred', code, response, connection: true };
 }
 
+/** The SMTP server of SMTP_URL, user and password decoded once where the environment is read. */
+export interface SmtpServer {
+  readonly host: string;
+  readonly port: number;
+  /** smtps:// (TLS from the start, port 465) rather than smtp:// (STARTTLS, port 587). */
+  readonly secure: boolean;
+  readonly user: string | undefined;
+  readonly pass: string | undefined;
+  /** For messages, without the password: "smtp://mail.example:587 as user". */
+  readonly description: string;
+}
+
+const HALT_CODES: Readonly<Record<HaltReason, ErrorCode>> = {
+  auth: 'SMTP_AUTH',
+  unavailable: 'SMTP_CONNECTION',
+  connection: 'SMTP_CONNECTION',
+  throttled: 'SMTP_SENDER_BLOCKED',
+  quota: 'SMTP_SENDER_BLOCKED',
+  sender: 'SMTP_SENDER_BLOCKED',
+  size: 'SMTP_MESSAGE_REFUSED',
+  content: 'SMTP_MESSAGE_REFUSED',
+  repeated: 'SMTP_MESSAGE_REFUSED',
+};
+
+const HALT_ADVICE: Readonly<Record<HaltReason, string>> = {
+  auth: 'check user and password in SMTP_URL',
+  unavailable: 'the server closed the session for everyone; wait a little',
+  connection:
+    'the server stopped answering; check that it is up, and host, port and smtp:// vs smtps:// in SMTP_URL',
+  throttled: 'the server throttles this sender; lower --rate or --connections and wait',
+  quota: 'the sending quota is used up; wait until it resets (usually the next day)',
+  sender: 'the server refuses the sender address; check email.from in content/site.yaml with your provider',
+  size: 'the message is larger than the server takes; make it smaller (fewer or smaller images in the email) or ask your provider for a higher limit',
+  content: "the server refuses the message's content; see its reply, change the article or ask your provider",
+  repeated:
+    'the server refused several readers in a row with the same reply, so it concerns the message or the sender rather than the readers; see the reply and ask your provider',
+};
+
+/** The catalogue of stops: what each halt means for the user, with what to do; nobody was marked as failed. */
+export function haltError(reason: HaltReason, response: string, description: string): KurierError {
+  return new KurierError(
+    HALT_CODES[reason],
+    `${description} answered "${shorten(response, 300)}": ${HALT_ADVICE[reason]}; then run kurier publish again to continue where it stopped (the readers not reached are still pending).`,
+  );
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** Room for the DKIM-Signature header nodemailer adds after Kurier measured the message. */
+export const DKIM_ALLOWANCE = 1024;
+
+/** The SIZE of an EHLO reply (RFC 1870 §4); 0 or none means no announced limit. */
+export function parseAnnouncedSize(ehloReply: string): number | undefined {
+  const size = Number(/^250[ -]SIZE[ \t]+(\d+)/im.exec(ehloReply)?.[1] ?? 0);
+  return size > 0 ? size : undefined;
+}
+
 export interface SmtpSettings {
-  readonly url: URL;
+  readonly server: SmtpServer;
+  /** The name in EHLO: this machine's name when it is a domain, else the sending domain (see heloName). */
+  readonly name: string;
   readonly connections: number;
   readonly dkim?: DkimSettings | undefined;
 }
@@ -153,23 +253,26 @@ export function checkDkimKey(settings: DkimSettings): void {
   }
 }
 
-function describeUrl(url: URL): string {
-  const user = url.username === '' ? '' : ` as ${decodeURIComponent(url.username)}`;
-  return `${url.protocol}//${url.host}${user}`;
+/**
+ * The name Kurier greets the server with. nodemailer falls back to "[127.0.0.1]" when the host name has
+ * no dot, and spam filters score an address literal in EHLO; RFC 5321 §4.1.1.1 asks for the client's
+ * fully qualified domain name, so the domain of the sender stands in.
+ */
+export function heloName(hostName: string, senderAddress: string): string {
+  const host = hostName.trim().toLowerCase();
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(host) && !host.endsWith('.local')) return host;
+  return senderAddress.slice(senderAddress.lastIndexOf('@') + 1).toLowerCase();
 }
 
 function smtpOptions(settings: SmtpSettings) {
-  const { url } = settings;
-  const secure = url.protocol === 'smtps:';
+  const { server } = settings;
   return {
     pool: true as const,
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
-    secure,
-    auth:
-      url.username === ''
-        ? undefined
-        : { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) },
+    host: server.host,
+    port: server.port,
+    secure: server.secure,
+    name: settings.name,
+    auth: server.user === undefined ? undefined : { user: server.user, pass: server.pass ?? '' },
     maxConnections: settings.connections,
     // Servers commonly cap messages per session; reconnecting every few hundred stays under the usual caps
     // at a negligible cost.
@@ -194,30 +297,64 @@ function smtpOptions(settings: SmtpSettings) {
  */
 export function createSmtpTransport(settings: SmtpSettings): Transport {
   const transporter = nodemailer.createTransport(smtpOptions(settings));
-  const description = describeUrl(settings.url);
+  const { description } = settings.server;
+  let maxMessageBytes: number | undefined;
   return {
     description,
     async verify() {
+      // nodemailer keeps the SIZE of the EHLO reply to itself; its protocol log (a public option) shows it.
+      const log: string[] = [];
+      const record = (_data: unknown, message: unknown, ...args: unknown[]) => {
+        log.push(format(String(message), ...args));
+      };
+      const ignore = () => {};
+      const checker = nodemailer.createTransport({
+        ...smtpOptions(settings),
+        pool: false,
+        debug: true,
+        logger: {
+          level: ignore,
+          trace: ignore,
+          debug: record,
+          info: ignore,
+          warn: ignore,
+          error: ignore,
+          fatal: ignore,
+        },
+      });
       try {
-        await transporter.verify();
+        await checker.verify();
       } catch (error) {
         const failure = error as SmtpFailure;
         const outcome = classifySmtpFailure(failure);
         if (outcome.kind === 'halt' && outcome.reason === 'auth') {
           throw new KurierError(
             'SMTP_AUTH',
-            `the SMTP server at ${description} refused the login (${outcome.response}); check user and password in SMTP_URL.`,
+            `the SMTP server at ${description} refused the login (${outcome.response}); ${HALT_ADVICE.auth}.`,
             { cause: error },
           );
         }
         throw new KurierError(
           'SMTP_CONNECTION',
-          `cannot reach the SMTP server at ${description} (${failure.message}); check host, port and smtp:// vs smtps:// in SMTP_URL.`,
+          `cannot reach the SMTP server at ${description} (${failure.message}); ${HALT_ADVICE.connection}.`,
           { cause: error },
         );
+      } finally {
+        checker.close();
       }
+      maxMessageBytes = parseAnnouncedSize(log.join('\n'));
+      return { maxMessageBytes };
     },
     async send(message) {
+      // A message over the announced limit would be refused for every reader: stop before sending it.
+      if (maxMessageBytes !== undefined && message.raw.length + DKIM_ALLOWANCE > maxMessageBytes) {
+        return {
+          kind: 'halt',
+          code: undefined,
+          response: `SIZE ${maxMessageBytes}: the message has ${message.raw.length} bytes`,
+          reason: 'size',
+        };
+      }
       try {
         const info = await transporter.sendMail({
           envelope: { from: message.envelope.from, to: [message.envelope.to] },

@@ -33,6 +33,8 @@ export interface OpenOptions {
   readonly width: number;
   readonly height?: number;
   readonly colorScheme?: 'light' | 'dark';
+  /** Responses served for these URLs (images the page loads); every other remote request is aborted. */
+  readonly resources?: Readonly<Record<string, { readonly contentType: string; readonly body: string }>>;
 }
 
 /** A page showing `html`; remote requests are aborted (this machine has no internet, and tests must not wait). */
@@ -41,7 +43,10 @@ export async function openHtml(browser: Browser, html: string, options: OpenOpti
     viewport: { width: options.width, height: options.height ?? 800 },
     colorScheme: options.colorScheme ?? 'light',
   });
-  await page.route(/^(https?|wss?):/, (route) => route.abort());
+  await page.route(/^(https?|wss?):/, (route) => {
+    const resource = options.resources?.[route.request().url()];
+    return resource === undefined ? route.abort() : route.fulfill(resource);
+  });
   await page.setContent(html, { waitUntil: 'load' });
   return page;
 }

@@ -23,6 +23,7 @@ export function makeSite(overrides: Partial<Site> = {}): Site {
       unsubscribeUrl: 'https://kurier.example/abmelden',
       unsubscribeMailto: 'abmelden@kurier.example',
       sizeBudget: 102_000,
+      softBounces: { count: 3, withinDays: 30 },
     },
     sourcePath: 'content/site.yaml',
     ...overrides,
@@ -46,7 +47,6 @@ export function makeArticle(overrides: Partial<Article> = {}): Article {
     path: `${slug}/`,
     summaryHtml: 'Wo einst Fördertürme standen, entstehen heute Start-ups.',
     html: '<h2 id="der-abschied">Der Abschied</h2>\n<p>Als 2014 das letzte Auto vom Band rollte – ein Einschnitt.</p>\n',
-    markdown: '## Der Abschied\n\nAls 2014 das letzte Auto vom Band rollte – ein Einschnitt.\n',
     sourcePath: `content/posts/${slug}.md`,
     ...overrides,
   };

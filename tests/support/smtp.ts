@@ -1,14 +1,14 @@
 // A real SMTP server on 127.0.0.1 for tests: per-recipient replies, dropped connections, and what it received.
 
 import type { AddressInfo } from 'node:net';
-import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { type AddressObject, type ParsedMail, parseMime } from '../../src/bounces/parse-mail.ts';
 
 export type { AddressObject, ParsedMail };
 
 /** A raw RFC 5322 message as a mail client reads it (mailparser). */
 export function parseMessage(raw: Buffer | string): Promise<ParsedMail> {
-  return simpleParser(raw);
+  return parseMime(raw);
 }
 
 export interface Reply {
@@ -30,11 +30,16 @@ export interface TestSmtpOptions {
   readonly rcpt?: (address: string, attempt: number) => Reply | undefined;
   /**
    * Called when the `count`-th message's data arrives (1-based): 'drop' destroys the socket before the
-   * reply, so the client cannot know whether the message was taken (it is not kept).
+   * reply, so the client cannot know whether the message was taken (it is not kept); 'keep-and-drop'
+   * keeps it and then destroys the socket (the reply is lost: a resend is a duplicate nobody can avoid).
    */
-  readonly data?: (count: number) => 'drop' | undefined;
+  readonly data?: (count: number) => 'drop' | 'keep-and-drop' | undefined;
   /** Milliseconds to wait before answering each message, to keep a send running for a while. */
   readonly delayMs?: number;
+  /** The message size limit: larger messages get "552 5.3.4" after their data (default: 10 MB). */
+  readonly size?: number;
+  /** Keep the limit but do not announce SIZE in the EHLO reply (as some servers do). */
+  readonly hideSize?: boolean;
 }
 
 export interface TestSmtpServer {
@@ -44,6 +49,8 @@ export interface TestSmtpServer {
   readonly received: ReceivedMessage[];
   /** RCPT TO attempts per lowercased address. */
   readonly attempts: Map<string, number>;
+  /** The name each client greeted with (EHLO/HELO), in order. */
+  readonly greetings: string[];
   parsed(): Promise<ParsedMail[]>;
   close(): Promise<void>;
 }
@@ -55,6 +62,7 @@ function replyError(reply: Reply): Error & { responseCode: number } {
 export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const received: ReceivedMessage[] = [];
   const attempts = new Map<string, number>();
+  const greetings: string[] = [];
   let dataCount = 0;
   const server: SMTPServer = new SMTPServer({
     // Loopback only, no TLS: the built-in test certificate would fail verification anyway.
@@ -64,7 +72,12 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     hideENHANCEDSTATUSCODES: true,
     disableReverseLookup: true,
     logger: false,
-    size: 10 * 1024 * 1024,
+    size: options.size ?? 10 * 1024 * 1024,
+    hideSize: options.hideSize === true,
+    onMailFrom(_address, session, callback) {
+      greetings.push(session.hostNameAppearsAs);
+      callback();
+    },
     onAuth(auth, _session, callback) {
       const expected = options.auth;
       if (expected !== undefined && auth.username === expected.user && auth.password === expected.pass) {
@@ -86,7 +99,19 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        if (options.data?.(count) === 'drop') {
+        if ((stream as { sizeExceeded?: boolean }).sizeExceeded === true) {
+          callback(replyError({ code: 552, message: '5.3.4 Message exceeds fixed maximum message size' }));
+          return;
+        }
+        const fault = options.data?.(count);
+        if (fault === 'keep-and-drop') {
+          received.push({
+            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+            raw: Buffer.concat(chunks),
+          });
+        }
+        if (fault === 'drop' || fault === 'keep-and-drop') {
           for (const connection of server.connections) {
             if (connection.id === session.id) connection._socket.destroy();
           }
@@ -122,6 +147,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     url: `smtp://${login}127.0.0.1:${port}`,
     received,
     attempts,
+    greetings,
     parsed: () => Promise.all(received.map((message) => parseMessage(message.raw))),
     close: () =>
       new Promise<void>((resolve) => {

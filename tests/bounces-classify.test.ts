@@ -1,0 +1,215 @@
+// The pure classifier: Kurier's own bounce fixtures with their expected verdicts, and the small parsers it is
+// built from (delivery-status fields, reasons, prose reports) as tables of cases.
+
+import { describe, expect, it } from 'vitest';
+import { classifyMessage, summarizeDecision } from '../src/bounces/classify.ts';
+import { parseFieldBlocks } from '../src/bounces/fields.ts';
+import { parseMail } from '../src/bounces/parse-mail.ts';
+import { parseReasonFromText, parseStatusCode, planReason, planSeverity } from '../src/bounces/reasons.ts';
+import { parseSesNotification } from '../src/bounces/ses.ts';
+import { findFailedRecipients, splitReport } from '../src/bounces/text-bounce.ts';
+import { readBounceFixture, readBounceManifest } from './support/bounce-fixtures.ts';
+
+const manifest = readBounceManifest();
+
+describe('the bounce fixtures', () => {
+  it('hold at least 30 messages', () => {
+    expect(manifest.messages.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(manifest.messages.map((entry) => [entry.file, entry] as const))('%s', async (_file, entry) => {
+    const decision = classifyMessage(await parseMail(readBounceFixture(entry.file)), manifest.settings);
+    expect(summarizeDecision(decision)).toBe(entry.verdict);
+    if (entry.recipients !== undefined) {
+      const got =
+        decision.kind === 'bounce'
+          ? decision.recipients.map((recipient) => ({
+              address: recipient.address,
+              severity: recipient.severity,
+              status: recipient.status,
+            }))
+          : decision.kind === 'complaint'
+            ? decision.recipients.map((address) => ({ address }))
+            : decision.kind === 'unsubscribe'
+              ? [{ address: decision.address }]
+              : [];
+      expect(got).toEqual(entry.recipients.map((recipient) => expect.objectContaining(recipient)));
+    }
+    if (entry.reader !== undefined) {
+      const verp = 'verp' in decision ? decision.verp : undefined;
+      expect(verp?.status === 'valid' ? verp.ref : verp).toEqual({
+        sendId: manifest.settings.sendId,
+        reader: entry.reader,
+        keyId: 1,
+      });
+    }
+    if (entry.messageId !== undefined) {
+      expect('originalMessageId' in decision ? decision.originalMessageId : undefined).toBe(entry.messageId);
+    }
+  });
+
+  it('acts on nobody when the VERP keys are unknown to it', async () => {
+    const decision = classifyMessage(await parseMail(readBounceFixture('postfix-dsn-user-unknown.eml')), {
+      ...manifest.settings,
+      keys: [{ id: 1, secret: 'another list' }],
+    });
+    expect(decision).toMatchObject({ kind: 'unknown', why: 'bounce with a forged VERP token' });
+  });
+});
+
+describe('classifyMessage', () => {
+  it('takes no prose for a bounce unless a mail system sent it: a reader writing about a rejection is no bounce', async () => {
+    const raw = Buffer.from(
+      [
+        'From: Fritz <fritz@example.net>',
+        'To: bounces@kurier.example',
+        'Subject: Re: my comment was rejected',
+        '',
+        'My comment to anna@example.org was rejected: user unknown?',
+      ].join('\r\n'),
+    );
+    expect(classifyMessage(await parseMail(raw), manifest.settings).kind).toBe('not-bounce');
+    const fromDaemon = Buffer.from(
+      raw.toString().replace('Fritz <fritz@example.net>', 'MAILER-DAEMON@example.net'),
+    );
+    expect(classifyMessage(await parseMail(fromDaemon), manifest.settings)).toMatchObject({
+      kind: 'bounce',
+      recipients: [{ address: 'anna@example.org', reason: 'userunknown' }],
+    });
+  });
+});
+
+describe('parseMail', () => {
+  it('keeps a message mailparser refuses (too many MIME parts), so it can still be decided and listed', async () => {
+    const parts = Array.from({ length: 3000 }, (_, index) => {
+      return `--b${index}\r\nContent-Type: multipart/mixed; boundary=b${index + 1}\r\n\r\n`;
+    });
+    const raw = Buffer.from(
+      `Subject: many parts\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n${parts.join('')}`,
+    );
+    const message = await parseMail(raw);
+    expect(message.text).toContain('--b2999');
+    expect(classifyMessage(message, manifest.settings).kind).toBe('not-bounce');
+  });
+});
+
+describe('parseFieldBlocks', () => {
+  it('splits per-recipient blocks, folds continuations, and starts a block at a repeated recipient', () => {
+    const blocks = parseFieldBlocks(
+      [
+        'Reporting-MTA: dns; mx.example.org',
+        '',
+        'Final-Recipient: rfc822; a@example.org',
+        'Action: failed',
+        'Diagnostic-Code: smtp; 550 5.1.1 user',
+        '    unknown',
+        'Final-Recipient: rfc822; b@example.org',
+        'Original-Recipient: rfc822; b@example.org',
+        'Action: delayed',
+      ].join('\n'),
+    );
+    expect(blocks.map((block) => Object.fromEntries(block.fields))).toEqual([
+      { 'reporting-mta': ['dns; mx.example.org'] },
+      {
+        'final-recipient': ['rfc822; a@example.org'],
+        action: ['failed'],
+        'diagnostic-code': ['smtp; 550 5.1.1 user unknown'],
+      },
+      {
+        'final-recipient': ['rfc822; b@example.org'],
+        'original-recipient': ['rfc822; b@example.org'],
+        action: ['delayed'],
+      },
+    ]);
+  });
+});
+
+describe('reasons', () => {
+  it.each([
+    ['550 5.1.1 <a@example.org>: Recipient address rejected: User unknown', 'userunknown'],
+    ['552 5.2.2 Mailbox full', 'mailboxfull'],
+    ['The email account that you tried to reach is disabled.', 'suspend'],
+    ['Host or domain name not found. Name service error', 'hostunknown'],
+    ["The domain example.org doesn't receive email: returned Null MX", 'notaccept'],
+    ['554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org', 'blocked'],
+    ['553 5.1.8 Domain of sender address x@example.com does not exist', 'rejected'],
+    ["Unauthenticated email from example.com is not accepted due to domain's DMARC policy", 'securityerror'],
+    ['Message rejected as spam by content filter', 'spamdetected'],
+    ['retry timeout exceeded', 'expired'],
+    ['554 Relay access denied', 'norelaying'],
+    ['Message size exceeds fixed maximum message size', 'mesgtoobig'],
+    ['Too many connections from your IP', 'toomanyconn'],
+    ['Mail loop detected: too many hops', 'networkerror'],
+    ['Hello there', undefined],
+  ])('%s → %s', (text, reason) => {
+    expect(parseReasonFromText(text)).toBe(reason);
+  });
+
+  it.each([
+    ['5.1.1', 'sorry, undeliverable', 'userunknown'],
+    ['5.2.2', 'over quota', 'mailboxfull'],
+    ['5.7.1', 'blocked using zen.spamhaus.org', 'blocked'],
+    ['5.0.0', 'sorry', 'undefined'],
+    ['4.0.0', 'sorry', 'onhold'],
+    [undefined, 'no such user here', 'userunknown'],
+  ] as const)('status %s with %s → %s', (status, text, reason) => {
+    expect(planReason(status, text)).toBe(reason);
+  });
+
+  it.each([
+    ['userunknown', '5.1.1', false, 'hard'],
+    ['userunknown', '4.1.1', false, 'soft'],
+    ['mailboxfull', '5.2.2', false, 'soft'],
+    ['blocked', '5.7.1', false, 'refused'],
+    ['blocked', '4.7.1', true, 'refused'],
+    ['undefined', '5.0.0', false, 'hard'],
+    ['undefined', '5.0.0', true, 'soft'],
+    ['notaccept', '4.0.0', false, 'hard'],
+  ] as const)('%s %s delayed=%s → %s', (reason, status, delayed, severity) => {
+    expect(planSeverity(reason, status, delayed)).toBe(severity);
+  });
+
+  it.each([
+    ['550-5.1.10 RESOLVER.ADR.RecipientNotFound', '5.1.10'],
+    ['host 192.0.2.153 said: 550 user unknown', undefined],
+    ['Status: 4.4.7 (delivery expired)', '4.4.7'],
+    ['version 5.4.316.', '5.4.316'],
+  ])('status code in %s → %s', (text, code) => {
+    expect(parseStatusCode(text)).toBe(code);
+  });
+});
+
+describe('prose reports', () => {
+  it('ends the report where the returned message begins', () => {
+    const { report, original } = splitReport(
+      'Hi. This is the qmail-send program.\n<a@example.org>:\nno mailbox\n\n--- Below this line is a copy of the message.\n\nTo: a@example.org\n',
+    );
+    expect(report).toContain('no mailbox');
+    expect(original).toContain('To: a@example.org');
+  });
+
+  it('names the failed recipients, not the sender, the mail system or our own address', () => {
+    const report = [
+      'A message that you sent could not be delivered. The following address(es) failed:',
+      '',
+      '  reader@example.org',
+      '    SMTP error from remote mail server after RCPT TO:<reader@example.org>:',
+      '    550 unknown user. Contact postmaster@example.org, not news@kurier.example.',
+    ].join('\n');
+    expect(findFailedRecipients(report, new Set(['news@kurier.example']))).toEqual(['reader@example.org']);
+  });
+});
+
+describe('parseSesNotification', () => {
+  it('reads a bare notification and one wrapped in SNS, and refuses other JSON', () => {
+    const bounce = {
+      notificationType: 'Bounce',
+      bounce: { bounceType: 'Transient', bouncedRecipients: [{ emailAddress: 'a@example.org' }] },
+    };
+    expect(parseSesNotification(JSON.stringify(bounce))?.notificationType).toBe('Bounce');
+    const wrapped = JSON.stringify({ Type: 'Notification', Message: JSON.stringify(bounce) });
+    expect(parseSesNotification(`SNS says:\n${wrapped}\n`)?.notificationType).toBe('Bounce');
+    expect(parseSesNotification('{"notificationType": "Bounce"}')).toBeUndefined();
+    expect(parseSesNotification('no json here')).toBeUndefined();
+  });
+});
