@@ -87,6 +87,8 @@ interface BuildContent {
   readonly key: string;
   /** Hash of each article's source, by source path. */
   readonly hashes: ReadonlyMap<string, string>;
+  /** True when the parse cache in memory.parse differs from the one on disk. */
+  readonly changed: boolean;
 }
 
 /**
@@ -135,7 +137,7 @@ async function readContent(root: string, stateDir: string, memory: BuildMemory =
     const drafts = plan.drafts.map(restorePlanned);
     memory.parse = cache;
     memory.articles = kept;
-    return { site, articles, drafts, key, hashes };
+    return { site, articles, drafts, key, hashes, changed: false };
   }
 
   const parse = await loadParser();
@@ -162,24 +164,26 @@ async function readContent(root: string, stateDir: string, memory: BuildMemory =
     }
     return result;
   });
-  let content: ReturnType<Parser['planContent']> | undefined;
+  memory.articles = kept;
+  let content: ReturnType<Parser['planContent']>;
   try {
     content = parse.planContent(site, results);
-  } finally {
-    const planned =
-      content === undefined
-        ? undefined
-        : {
-            site,
-            published: content.articles.map((article) => article.sourcePath),
-            drafts: content.drafts.map((article) => article.sourcePath),
-          };
-    memory.parse = { key, articles: next, plan: planned };
-    memory.articles = kept;
-    // Only a cache: a state folder that cannot take it costs the next build its parsing, nothing else.
+  } catch (error) {
+    // What did parse is kept for the build after the fix.
+    memory.parse = { key, articles: next };
     await writeParseCache(stateDir, memory.parse).catch(() => undefined);
+    throw error;
   }
-  return { site, articles: content.articles, drafts: content.drafts, key, hashes };
+  memory.parse = {
+    key,
+    articles: next,
+    plan: {
+      site,
+      published: content.articles.map((article) => article.sourcePath),
+      drafts: content.drafts.map((article) => article.sourcePath),
+    },
+  };
+  return { site, articles: content.articles, drafts: content.drafts, key, hashes, changed: true };
 }
 
 interface PlannedEmail {
@@ -355,7 +359,10 @@ async function buildWith(
     current: kept,
     ...(options.disk === undefined ? {} : { disk: options.disk }),
   });
-  // Only a cache: without it, the next build renders every file again.
+  // Only caches, written once out/ is complete: without them the next build parses and renders again.
+  if (content.changed && memory.parse !== undefined) {
+    await writeParseCache(options.stateDir, memory.parse).catch(() => undefined);
+  }
   memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
   memory.outDir = options.outDir;
   return {
