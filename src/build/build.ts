@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { readContentSources } from '../content/read-content.ts';
+import { readContentSources, type SourceFile } from '../content/read-content.ts';
 import type { CompiledEmail } from '../email/model.ts';
 import { type EmailTemplates, readEmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
@@ -78,6 +78,18 @@ function loadedParser(): Parser {
   return parser;
 }
 
+// A source read again is a new object; one kept by `kurier serve` is hashed once.
+const sourceHashes = new WeakMap<SourceFile, string>();
+
+function hashSource(source: SourceFile): string {
+  let hash = sourceHashes.get(source);
+  if (hash === undefined) {
+    hash = hashText(source.path, source.text);
+    sourceHashes.set(source, hash);
+  }
+  return hash;
+}
+
 interface BuildContent {
   readonly site: Site;
   /** Published articles, newest first. */
@@ -96,15 +108,26 @@ interface BuildContent {
  * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
  * start before the files are read when there is no cache, else once the misses are known.
  */
-async function readContent(root: string, stateDir: string, memory: BuildMemory = {}): Promise<BuildContent> {
+async function readContent(
+  root: string,
+  stateDir: string,
+  memory: BuildMemory,
+  persistent: boolean,
+): Promise<BuildContent> {
   const cache = memory.parse ?? (await readParseCache(stateDir));
   const early = cache === undefined ? await loadParser() : undefined;
   let workers: ParseWorker[] = [];
-  const sources = await readContentSources(root, (settings, count) => {
-    if (early !== undefined) workers = early.startParseWorkers(settings, count);
-  });
+  // Only a process that builds again (kurier serve) gains from knowing the files; a one-off build reads them.
+  if (persistent) memory.sources ??= new Map();
+  const sources = await readContentSources(
+    root,
+    (settings, count) => {
+      if (early !== undefined) workers = early.startParseWorkers(settings, count);
+    },
+    memory.sources,
+  );
   const key = hashText(planCodeVersion(), sources.settings.text);
-  const hashes = new Map(sources.articles.map((source) => [source.path, hashText(source.path, source.text)]));
+  const hashes = new Map(sources.articles.map((source) => [source.path, hashSource(source)]));
   const usable = cache?.key === key ? cache.articles : new Map<string, never>();
   const texts = new Map(sources.articles.map((source) => [source.path, source.text]));
   const remembered = cache?.key === key ? memory.articles : undefined;
@@ -287,7 +310,7 @@ async function buildWith(
   memory: BuildMemory,
   compiler: EmailCompiler,
 ): Promise<BuildResult> {
-  const content = await readContent(options.root, options.stateDir, memory);
+  const content = await readContent(options.root, options.stateDir, memory, options.memory !== undefined);
   const { site, articles } = content;
   const templatesDir = path.join(options.root, 'templates');
   const pageTemplates = await readPageTemplates(templatesDir);

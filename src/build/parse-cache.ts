@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KnownSources } from '../content/read-content.ts';
 import type { Article } from '../model.ts';
 import type { EmailCompiler } from './compile-emails.ts';
 
@@ -192,6 +193,8 @@ export async function writeParseCache(stateDir: string, cache: ParseCache): Prom
  */
 export interface BuildMemory {
   parse?: ParseCache;
+  /** The article files as last read. */
+  sources?: KnownSources;
   /** The email thread, MJML loaded; whoever keeps the memory stops it. */
   emails?: EmailCompiler;
   records?: Map<string, OutputRecord>;
