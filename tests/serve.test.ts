@@ -1,6 +1,6 @@
 // `kurier serve` as a real process on 127.0.0.1: serving out/, rebuilding on a save, methods and links it refuses.
 
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -13,9 +13,9 @@ afterAll(async () => {
   await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
 });
 
-async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -92,6 +92,28 @@ describe('kurier serve', () => {
     );
     expect(err.join('\n')).toContain('Still serving the last good build');
     expect((await get(base, '/bochum-leben-nach-der-industrie/')).status).toBe(200);
+
+    // An editor's safe write (a new file renamed over the old one), then a save in place: both are seen.
+    const saves = [
+      { title: 'Bochum erfindet sich neu', safe: true },
+      { title: 'Bochum bleibt Bochum', safe: false },
+    ];
+    for (const { title, safe } of saves) {
+      const text = source.replace('Bochum zeigt: Es gibt ein Leben nach der Industrie', title);
+      if (safe) {
+        await writeFile(`${file}.tmp`, text);
+        await rename(`${file}.tmp`, file);
+      } else {
+        await writeFile(file, text);
+      }
+      await until(
+        async () =>
+          (await get(base, '/bochum-leben-nach-der-industrie/')).body.includes(`<h1>${title}</h1>`)
+            ? true
+            : undefined,
+        `the page after saving "${title}"`,
+      );
+    }
 
     controller.abort();
     expect(await running).toBe(0);

@@ -258,4 +258,47 @@ describe('writeOut', () => {
     writeOut(out, FIRST, options);
     expect(await readdir(path.join(out, 'a'))).toEqual(['index.html']);
   });
+
+  it('writes a first build into a fresh folder renamed into place once, and clears what a killed one left', async () => {
+    const { out, options } = await place();
+    const parent = path.dirname(out);
+    await mkdir(path.join(parent, '.out.kurier-0123abcd.tmp', 'a'), { recursive: true });
+    const renames: string[] = [];
+    const disk: Disk = {
+      ...realDisk,
+      renameSync: (from, to) => {
+        renames.push(`${path.basename(String(from))} → ${path.basename(String(to))}`);
+        realDisk.renameSync(from, to);
+      },
+    };
+    writeOut(out, FIRST, { ...options, disk });
+    expect(renames.filter((line) => !line.includes('.json'))).toEqual([
+      expect.stringMatching(/^\.out\.kurier-[0-9a-f]{8}\.tmp → out$/),
+    ]);
+    expect([...(await readTree(out)).keys()]).toHaveLength(4);
+    expect((await readdir(parent)).filter((name) => name.includes('kurier-'))).toEqual([]);
+  });
+
+  it('keeps the files named as current without reading them, and removes none of them', async () => {
+    const { out, options } = await place();
+    writeOut(out, FIRST, options);
+    const read: string[] = [];
+    const disk: Disk = {
+      ...realDisk,
+      readFileSync: ((file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+        read.push(path.relative(out, String(file)));
+        return (realDisk.readFileSync as (...args: unknown[]) => unknown)(file, ...rest);
+      }) as Disk['readFileSync'],
+    };
+    const current = new Map([['alt/index.html', 11]]);
+    const rest = FIRST.filter((file) => file.path !== 'alt/index.html');
+    const written = writeOut(out, rest, { ...options, disk, current });
+    expect(read.filter((name) => !name.startsWith('..'))).not.toContain('alt/index.html');
+    expect(written.find((file) => file.path === 'alt/index.html')).toEqual({
+      path: 'alt/index.html',
+      bytes: 11,
+      changed: false,
+    });
+    expect([...(await readTree(out)).keys()]).toHaveLength(4);
+  });
 });

@@ -1,17 +1,30 @@
-// One build: content/ → model → renderers → out/, with compiled emails for the newest articles.
+// One build: content/ → model → renderers → out/, with compiled emails for the newest articles. What has
+// not changed since the last build comes from the caches in the state folder (parse-cache.ts), and the
+// parsers and renderers are loaded only when something must be parsed or rendered.
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type Content, parseContentInParallel } from '../content/content.ts';
-import { type ParseWorker, startParseWorkers } from '../content/parse-parallel.ts';
-import { readContentSources } from '../content/read-content.ts';
-import { compileEmail, EMAIL_COMPILER } from '../email/compile.ts';
+import { readContentSources, type SourceFile } from '../content/read-content.ts';
 import type { CompiledEmail } from '../email/model.ts';
-import { readEmailTemplates } from '../email/read-templates.ts';
-import { renderWebVersion } from '../email/web.ts';
+import { type EmailTemplates, readEmailTemplates } from '../email/read-templates.ts';
+import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
-import { renderFeeds } from '../render/feeds.ts';
-import { renderPages } from '../render/pages.ts';
+import { planFeedLinks } from '../render/feed-links.ts';
+import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
+import {
+  type BuildMemory,
+  hashText,
+  isOutputCurrent,
+  planCodeVersion,
+  planStoredArticle,
+  readOutputRecords,
+  readParseCache,
+  restoreArticle,
+  writeOutputRecords,
+  writeParseCache,
+} from './parse-cache.ts';
+import type { ParseWorker } from './parse-content.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
 import { checkOutDir, type Disk, type WrittenFile, writeOut } from './write-out.ts';
@@ -22,6 +35,13 @@ export interface BuildOptions {
   readonly outDir: string;
   /** Private state (never published); the email cache lives in its cache/ folder. */
   readonly stateDir: string;
+  /**
+   * False when the caller reads no article's HTML or Markdown after the build (build, serve): then a build
+   * with nothing to render does not load the parser. Default true (publish compiles from the articles).
+   */
+  readonly fullArticles?: boolean;
+  /** Kept between builds of one process, and updated by each. */
+  readonly memory?: BuildMemory;
   /** The file system out/ is written through; tests pass the real one with a fault injected. */
   readonly disk?: Disk;
 }
@@ -44,78 +64,330 @@ export interface BuildResult {
   readonly warnings: readonly string[];
 }
 
+type Parser = typeof import('./parse-content.ts');
+let parser: Parser | undefined;
+
+async function loadParser(): Promise<Parser> {
+  parser ??= await import('./parse-content.ts');
+  return parser;
+}
+
+/** The parser for the HTML of a cached article; buildPublication loads it before anything may ask. */
+function loadedParser(): Parser {
+  if (parser === undefined) throw new Error('an article was read before the parser was loaded');
+  return parser;
+}
+
+// A source read again is a new object; one kept by `kurier serve` is hashed once.
+const sourceHashes = new WeakMap<SourceFile, string>();
+
+function hashSource(source: SourceFile): string {
+  let hash = sourceHashes.get(source);
+  if (hash === undefined) {
+    hash = hashText(source.path, source.text);
+    sourceHashes.set(source, hash);
+  }
+  return hash;
+}
+
+interface BuildContent {
+  readonly site: Site;
+  /** Published articles, newest first. */
+  readonly articles: readonly Article[];
+  readonly drafts: readonly Article[];
+  /** Hash of the code and settings the articles were parsed under. */
+  readonly key: string;
+  /** Hash of each article's source, by source path. */
+  readonly hashes: ReadonlyMap<string, string>;
+  /** True when the parse cache in memory.parse differs from the one on disk. */
+  readonly changed: boolean;
+}
+
+/**
+ * Reads content/ and parses what the parse cache does not hold: an article whose source, settings and code
+ * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
+ * start before the files are read when there is no cache, else once the misses are known.
+ */
+async function readContent(
+  root: string,
+  stateDir: string,
+  memory: BuildMemory,
+  persistent: boolean,
+): Promise<BuildContent> {
+  const cache = memory.parse ?? (await readParseCache(stateDir));
+  const early = cache === undefined ? await loadParser() : undefined;
+  let workers: ParseWorker[] = [];
+  // Only a process that builds again (kurier serve) gains from knowing the files; a one-off build reads them.
+  if (persistent) memory.sources ??= new Map();
+  const sources = await readContentSources(
+    root,
+    (settings, count) => {
+      if (early !== undefined) workers = early.startParseWorkers(settings, count);
+    },
+    memory.sources,
+  );
+  const key = hashText(planCodeVersion(), sources.settings.text);
+  const hashes = new Map(sources.articles.map((source) => [source.path, hashSource(source)]));
+  const usable = cache?.key === key ? cache.articles : new Map<string, never>();
+  const texts = new Map(sources.articles.map((source) => [source.path, source.text]));
+  const remembered = cache?.key === key ? memory.articles : undefined;
+  const kept = new Map<string, Article>();
+  const restore = (
+    file: string,
+    site: Site,
+    stored: { readonly hash: string; readonly article: Record<string, unknown> },
+  ) => {
+    const article =
+      remembered?.get(stored.hash) ??
+      restoreArticle(stored.article, () => loadedParser().parseArticle(texts.get(file) ?? '', file, site));
+    kept.set(stored.hash, article);
+    return article;
+  };
+
+  const plan = cache?.key === key ? cache.plan : undefined;
+  const unchanged =
+    plan !== undefined &&
+    usable.size === sources.articles.length &&
+    sources.articles.every((source) => usable.get(source.path)?.hash === hashes.get(source.path));
+  if (unchanged) {
+    const site = plan.site as Site;
+    const restorePlanned = (file: string) => {
+      const stored = usable.get(file);
+      if (stored === undefined) throw new Error(`the parse cache plan names ${file}, which it lacks`);
+      return restore(file, site, stored);
+    };
+    const articles = plan.published.map(restorePlanned);
+    const drafts = plan.drafts.map(restorePlanned);
+    memory.parse = cache;
+    memory.articles = kept;
+    return { site, articles, drafts, key, hashes, changed: false };
+  }
+
+  const parse = await loadParser();
+  const site = parse.parseSite(sources.settings.text, sources.settings.path);
+  const misses = sources.articles.filter(
+    (source) => usable.get(source.path)?.hash !== hashes.get(source.path),
+  );
+  if (workers.length === 0 && misses.length > 0)
+    workers = parse.startParseWorkers(sources.settings, misses.length);
+  const parsed = await parse.parseArticles(misses, site, workers);
+  const next = new Map<string, { hash: string; article: ReturnType<typeof planStoredArticle> }>();
+  let missIndex = 0;
+  const results = sources.articles.map((source) => {
+    const hash = hashes.get(source.path) ?? '';
+    const stored = usable.get(source.path);
+    if (stored?.hash === hash) {
+      next.set(source.path, stored);
+      return restore(source.path, site, stored);
+    }
+    const result = parsed[missIndex++] as Article | KurierError;
+    if (!(result instanceof KurierError)) {
+      next.set(source.path, { hash, article: planStoredArticle(result) });
+      kept.set(hash, result);
+    }
+    return result;
+  });
+  memory.articles = kept;
+  let content: ReturnType<Parser['planContent']>;
+  try {
+    content = parse.planContent(site, results);
+  } catch (error) {
+    // What did parse is kept for the build after the fix.
+    memory.parse = { key, articles: next };
+    await writeParseCache(stateDir, memory.parse).catch(() => undefined);
+    throw error;
+  }
+  memory.parse = {
+    key,
+    articles: next,
+    plan: {
+      site,
+      published: content.articles.map((article) => article.sourcePath),
+      drafts: content.drafts.map((article) => article.sourcePath),
+    },
+  };
+  return { site, articles: content.articles, drafts: content.drafts, key, hashes, changed: true };
+}
+
+interface PlannedEmail {
+  readonly article: Article;
+  readonly key: string;
+  readonly cached: CompiledEmail | undefined;
+}
+
+/** The emails of the newest articles, and which of them the cache holds. */
+async function planEmails(
+  options: BuildOptions,
+  content: BuildContent,
+  templates: EmailTemplates,
+): Promise<PlannedEmail[]> {
+  const cacheDir = path.join(options.stateDir, 'cache', 'emails');
+  return Promise.all(
+    content.articles.slice(0, content.site.email.window).map(async (article) => {
+      const articleKey = hashText(content.key, content.hashes.get(article.sourcePath) ?? '');
+      const key = planEmailCacheKey(content.site, articleKey, templates, content.key);
+      return { article, key, cached: await readCachedEmail(cacheDir, key) };
+    }),
+  );
+}
+
+/** Sends every email the cache lacks to `compiler` at once, before the returned promise is awaited. */
 async function buildEmails(
   options: BuildOptions,
   site: Site,
-  articles: readonly Article[],
+  templates: EmailTemplates,
+  planned: readonly PlannedEmail[],
+  compiler: EmailCompiler,
 ): Promise<BuiltEmail[]> {
-  const templates = await readEmailTemplates(path.join(options.root, 'templates'));
   const cacheDir = path.join(options.stateDir, 'cache', 'emails');
-  const keys = new Set<string>();
-  const emails: BuiltEmail[] = [];
-  for (const article of articles.slice(0, site.email.window)) {
-    const key = planEmailCacheKey(site, article, templates, EMAIL_COMPILER);
-    keys.add(key);
-    const cached = await readCachedEmail(cacheDir, key);
-    if (cached !== undefined) {
-      emails.push({ article, email: cached, cached: true });
-      continue;
-    }
-    const email = await compileEmail(site, article, templates);
-    await writeCachedEmail(cacheDir, key, email);
-    emails.push({ article, email, cached: false });
-  }
-  await pruneEmailCache(cacheDir, keys);
+  const emails = await Promise.all(
+    planned.map(async ({ article, key, cached }): Promise<BuiltEmail> => {
+      if (cached !== undefined) return { article, email: cached, cached: true };
+      const email = await compiler.compile({ site, article, templates });
+      await writeCachedEmail(cacheDir, key, email);
+      return { article, email, cached: false };
+    }),
+  );
+  await pruneEmailCache(cacheDir, new Set(planned.map(({ key }) => key)));
   return emails;
 }
 
-function* emailFiles(emails: readonly BuiltEmail[]): Generator<OutputFile> {
-  for (const { article, email } of emails) {
-    const web = renderWebVersion(email);
-    yield { path: `${article.path}email.html`, content: web.html };
-    yield { path: `${article.path}email.txt`, content: web.text };
-  }
-}
-
-/** The source texts are garbage once parsed: on a large site they are a fifth of the build's memory. */
-async function readContent(root: string): Promise<Content> {
-  let workers: ParseWorker[] = [];
-  const sources = await readContentSources(root, (settings, count) => {
-    workers = startParseWorkers(settings, count);
-  });
-  return parseContentInParallel(sources, workers);
-}
-
 /** A rendered page as UTF-8 bytes: half the memory of the JavaScript string for German text. */
-function* encoded(files: Iterable<OutputFile>): Generator<OutputFile> {
-  for (const file of files) {
-    yield {
-      path: file.path,
-      content: typeof file.content === 'string' ? Buffer.from(file.content) : file.content,
-    };
+function encode(content: string | Uint8Array): Uint8Array {
+  return typeof content === 'string' ? Buffer.from(content) : content;
+}
+
+/**
+ * The key of every file the build renders, from the hashes of what it is made of: code, settings, templates
+ * and article sources. A file whose key is unchanged and that is still as the last build left it in out/ is
+ * neither rendered nor compared again.
+ */
+function planOutputKeys(
+  content: BuildContent,
+  pageTemplates: unknown,
+  emails: readonly PlannedEmail[],
+): Map<string, string> {
+  const templatesKey = hashText(content.key, JSON.stringify(pageTemplates));
+  const articleKey = (article: Article) => content.hashes.get(article.sourcePath) ?? '';
+  const links = planFeedLinks(content.site);
+  const feedsKey = hashText(
+    content.key,
+    ...content.articles.slice(0, Math.max(0, content.site.feedEntries)).map(articleKey),
+  );
+  const keys = new Map<string, string>();
+  for (const link of [links.atom, links.rss, links.json]) keys.set(link.path, feedsKey);
+  keys.set('index.html', hashText(templatesKey, 'index', ...content.articles.map(articleKey)));
+  keys.set('style.css', hashText(templatesKey, 'style'));
+  for (const article of content.articles) {
+    keys.set(`${article.path}index.html`, hashText(templatesKey, 'page', articleKey(article)));
   }
+  for (const email of emails) {
+    keys.set(`${email.article.path}email.html`, hashText(email.key, 'html'));
+    keys.set(`${email.article.path}email.txt`, hashText(email.key, 'text'));
+  }
+  return keys;
 }
 
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
   await checkOutDir(options.root, options.outDir);
-  const content = await readContent(options.root);
+  const memory = options.memory ?? {};
+  const compiler = memory.emails ?? startEmailCompiler();
+  // Without compiled emails (a first build), the email thread loads MJML while this one parses; a process
+  // that keeps its memory (kurier serve) has it ready for the first edit.
+  if (options.memory !== undefined || !existsSync(path.join(options.stateDir, 'cache', 'emails'))) {
+    compiler.warm();
+  }
+  try {
+    return await buildWith(options, memory, compiler);
+  } finally {
+    if (options.memory === undefined) await compiler.stop();
+    else options.memory.emails = compiler;
+  }
+}
+
+async function buildWith(
+  options: BuildOptions,
+  memory: BuildMemory,
+  compiler: EmailCompiler,
+): Promise<BuildResult> {
+  const content = await readContent(options.root, options.stateDir, memory, options.memory !== undefined);
   const { site, articles } = content;
-  const pageTemplates = await readPageTemplates(path.join(options.root, 'templates'));
-  const emails = await buildEmails(options, site, articles);
+  const templatesDir = path.join(options.root, 'templates');
+  const pageTemplates = await readPageTemplates(templatesDir);
+  const emailTemplates = await readEmailTemplates(templatesDir);
+  const plannedEmails = await planEmails(options, content, emailTemplates);
+  const keys = planOutputKeys(content, pageTemplates, plannedEmails);
+  const records =
+    memory.outDir === options.outDir && memory.records !== undefined
+      ? memory.records
+      : await readOutputRecords(options.stateDir, options.outDir);
+  const current = new Set(
+    [...keys]
+      .filter(([file, key]) =>
+        isOutputCurrent(path.join(options.outDir, ...file.split('/')), key, records.get(file)),
+      )
+      .map(([file]) => file),
+  );
+  const pagesToRender = articles.filter((article) => !current.has(`${article.path}index.html`));
+  const emailsToRender = plannedEmails.filter(
+    (email) =>
+      email.cached === undefined ||
+      !current.has(`${email.article.path}email.html`) ||
+      !current.has(`${email.article.path}email.txt`),
+  );
+  const renderIndex = !current.has('index.html') || !current.has('style.css') || pagesToRender.length > 0;
+  const renderFeeds = [...keys.keys()].some(
+    (file) => !current.has(file) && /^(feed\.xml|rss\.xml|feed\.json)$/.test(file),
+  );
+  const rendering = renderIndex || renderFeeds || emailsToRender.length > 0;
+  if (rendering || options.fullArticles !== false) await loadParser();
+  const render = rendering ? await import('./renderers.ts') : undefined;
+
+  const made = new Map<string, Uint8Array>();
+  // The emails compile on another thread while this one renders the pages.
+  const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
+  building.catch(() => undefined);
   // Everything is rendered before anything is written: a template that fails on one page stops the build
   // with out/ untouched.
-  const rendered = [
-    ...encoded(renderFeeds(site, articles)),
-    ...encoded(renderPages(site, articles, pageTemplates)),
-    ...encoded(emailFiles(emails)),
-  ];
+  if (render !== undefined && renderFeeds) {
+    for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
+  }
+  if (render !== undefined && renderIndex) {
+    for (const file of render.renderPages(site, articles, pageTemplates, pagesToRender)) {
+      made.set(file.path, encode(file.content));
+    }
+  }
+  const emails = await building;
+  for (const { article, email } of emails) {
+    if (render === undefined || !emailsToRender.some((planned) => planned.article === article)) continue;
+    const web = render.renderWebVersion(email);
+    made.set(`${article.path}email.html`, encode(web.html));
+    made.set(`${article.path}email.txt`, encode(web.text));
+  }
+  // In the order a first build makes them; a file still current in out/ is only named, with its size.
+  const files: OutputFile[] = [];
+  const kept = new Map<string, number>();
+  for (const file of keys.keys()) {
+    const bytes = made.get(file);
+    if (bytes !== undefined) files.push({ path: file, content: bytes });
+    else kept.set(file, records.get(file)?.size ?? 0);
+  }
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
+  const named = [...kept.keys()].map((file) => ({ path: file, content: '' }));
+  const output = planOutput([...files, ...named], staticFiles).filter((file) => !kept.has(file.path));
   const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');
-  const written = writeOut(options.outDir, planOutput(rendered, staticFiles), {
+  const written = writeOut(options.outDir, output, {
     outName,
     manifestFile: path.join(options.stateDir, 'written', `${encodeURIComponent(outName)}.json`),
+    current: kept,
     ...(options.disk === undefined ? {} : { disk: options.disk }),
   });
+  // Only caches, written once out/ is complete: without them the next build parses and renders again.
+  if (content.changed && memory.parse !== undefined) {
+    await writeParseCache(options.stateDir, memory.parse).catch(() => undefined);
+  }
+  memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
+  memory.outDir = options.outDir;
   return {
     site,
     articles,

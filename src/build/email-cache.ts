@@ -7,23 +7,25 @@ import path from 'node:path';
 import type { CompiledEmail } from '../email/model.ts';
 import type { EmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
-import type { Article, Site } from '../model.ts';
+import type { Site } from '../model.ts';
 
 /** Bumped whenever the email code changes what it makes from the same input. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
+/**
+ * `article`: a hash of all the article is made from (its source, the settings and the code, see
+ * parse-cache.ts), so that a cached email is found without parsing the article; `compiler` the version of
+ * the code that compiles it.
+ */
 export function planEmailCacheKey(
   site: Site,
-  article: Article,
+  article: string,
   templates: EmailTemplates,
   compiler: string,
 ): string {
   const { sourcePath: _site, ...siteFields } = site;
-  const { sourcePath: _article, sourceLines: _lines, ...articleFields } = article;
   return createHash('sha256')
-    .update(
-      JSON.stringify({ format: CACHE_FORMAT, compiler, site: siteFields, article: articleFields, templates }),
-    )
+    .update(JSON.stringify({ format: CACHE_FORMAT, compiler, site: siteFields, article, templates }))
     .digest('hex');
 }
 

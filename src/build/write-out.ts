@@ -35,6 +35,12 @@ export const realDisk: Disk = fs;
 export interface WriteOptions {
   /** Where the list of files the build wrote into this out/ is kept: private state, never out/ itself. */
   readonly manifestFile: string;
+  /**
+   * Files the caller knows to be in out/ exactly as it would write them (made from unchanged inputs, and
+   * untouched since the last build, see parse-cache.ts), by path with their size: kept without being
+   * rendered, read or compared.
+   */
+  readonly current?: ReadonlyMap<string, number>;
   /** How out/ is named in messages ("out", "docs"). */
   readonly outName: string;
   readonly disk?: Disk;
@@ -199,6 +205,50 @@ function ancestorsOf(file: string): string[] {
   return parts.map((_, index) => parts.slice(0, index + 1).join('/'));
 }
 
+/**
+ * A first build: every file written straight into a fresh folder beside out/, which is renamed into place
+ * whole at the end. No temporary name and rename per file (a third of the system calls); a failure removes
+ * the fresh folder, and out/ never existed.
+ */
+function writeFresh(
+  disk: Disk,
+  outDir: string,
+  outName: string,
+  files: readonly { readonly path: string; readonly bytes: Uint8Array }[],
+): void {
+  const parent = path.dirname(outDir);
+  const prefix = `.${path.basename(outDir)}.kurier-`;
+  // What a first build killed halfway left behind: it never became out/.
+  for (const name of disk.readdirSync(parent)) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length))) {
+      disk.rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
+  const fresh = path.join(parent, `${prefix}${randomBytes(4).toString('hex')}.tmp`);
+  const folders = new Set<string>();
+  let current = fresh;
+  try {
+    disk.mkdirSync(fresh);
+    for (const file of files) {
+      for (const folder of ancestorsOf(file.path)) {
+        if (folders.has(folder)) continue;
+        current = path.join(fresh, ...folder.split('/'));
+        disk.mkdirSync(current);
+        folders.add(folder);
+      }
+      current = path.join(fresh, ...file.path.split('/'));
+      disk.writeFileSync(current, file.bytes, { flag: 'wx' });
+    }
+    current = outDir;
+    disk.renameSync(fresh, outDir);
+  } catch (error) {
+    disk.rmSync(fresh, { recursive: true, force: true });
+    if (error instanceof KurierError) throw error;
+    const shown = [outName, ...path.relative(fresh, current).split(path.sep)].filter(Boolean).join('/');
+    throw writeFailed(error, shown, 'cannot write');
+  }
+}
+
 /** What the commit did, in order, so that a failure can undo it. */
 type Step =
   | { readonly kind: 'created'; readonly target: string }
@@ -243,12 +293,21 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
     if (same) identical.add(file.path);
     else pending.push({ path: file.path, bytes });
   }
+  for (const [file, bytes] of options.current ?? []) {
+    if (existing.entries.get(file)?.isFile() !== true) {
+      throw new KurierError('WRITE_FAILED', `${outName}/${file} changed while the build ran; build again.`, {
+        file: `${outName}/${file}`,
+      });
+    }
+    written.push({ path: file, bytes, changed: false });
+    identical.add(file);
+  }
   pending.sort((a, b) => linkRank(a.path) - linkRank(b.path));
 
   const litter = [...existing.entries.keys()].filter((name) => LITTER.test(path.posix.basename(name)));
   // A file that already holds exactly what the build makes loses nothing when it is kept as the build's: so
   // a fresh clone of a repository with a committed docs/ builds without its list of written files.
-  const produced = new Set(files.map((file) => file.path));
+  const produced = new Set([...files.map((file) => file.path), ...(options.current?.keys() ?? [])]);
   // Without a list, a folder whose index page Kurier generated was built by an earlier version (before the
   // list existed): its files at paths this build makes are the build's, even where the pages changed since.
   const adopted = previous === undefined && isKurierIndex(disk, existing, target('index.html'));
@@ -287,7 +346,7 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const obsolete = [...existing.entries.keys()].filter(
     (name) => !produced.has(name) && !litter.includes(name),
   );
-  const neededFolders = new Set(files.flatMap((file) => ancestorsOf(file.path)));
+  const neededFolders = new Set([...produced].flatMap(ancestorsOf));
 
   if (pending.length === 0 && obsolete.length === 0 && litter.length === 0 && previous !== undefined) {
     return written;
@@ -295,6 +354,15 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   // Recorded before out/ changes, as everything that may be Kurier's: a build that stops halfway can still
   // tell its own files from the user's next time.
   writeManifest(disk, options.manifestFile, outName, new Set([...(previous ?? []), ...produced]));
+  if (!existing.exists) {
+    writeFresh(disk, outDir, outName, pending);
+    try {
+      writeManifest(disk, options.manifestFile, outName, produced);
+    } catch {
+      // out/ is complete; the list written before names every file of it.
+    }
+    return written;
+  }
 
   const tag = randomBytes(4).toString('hex');
   let counter = 0;

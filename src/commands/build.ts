@@ -28,6 +28,7 @@ in the private state folder (.kurier/ by default), never in out/.`,
       root: context.root,
       outDir: paths.outDir,
       stateDir: paths.stateDir,
+      fullArticles: false,
     });
     const outName = path.relative(context.root, paths.outDir) || '.';
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);

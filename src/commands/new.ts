@@ -3,8 +3,8 @@
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { planNewArticle, planNewSlugs } from '../content/new-article.ts';
-import { POSTS_DIR } from '../content/read-content.ts';
-import { parseSite, SETTINGS_FILE } from '../content/settings.ts';
+import { POSTS_DIR, SETTINGS_FILE } from '../content/read-content.ts';
+import { parseSite } from '../content/settings.ts';
 import { MAX_SLUG, SLUG_PATTERN } from '../content/slug.ts';
 import { normalizeText } from '../content/text.ts';
 import { KurierError } from '../error.ts';

@@ -1,11 +1,12 @@
 // `kurier serve`: builds, serves out/ on 127.0.0.1 and rebuilds whenever content/, templates/ or static/ change.
 
-import { watch } from 'node:fs';
+import { type FSWatcher, readdirSync, watch } from 'node:fs';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildPublication } from '../build/build.ts';
+import type { BuildMemory } from '../build/parse-cache.ts';
 import type { CommandContext, Paths } from '../context.ts';
 import { formatError, KurierError } from '../error.ts';
 import { z } from '../schema.ts';
@@ -104,13 +105,61 @@ function startServer(outDir: string, port: number): Promise<Server> {
   });
 }
 
-async function rebuild(context: CommandContext, paths: Paths): Promise<void> {
+/**
+ * A watcher per folder below `roots`, renewed when folders come and go. Node 20's recursive watch on Linux
+ * watches the files themselves, so it misses every change after an editor's safe write (a new file renamed
+ * over the old one); a folder's watcher sees every change of the names in it.
+ */
+function watchFolders(roots: readonly string[], onChange: () => void): { close(): void } {
+  const watchers = new Map<string, FSWatcher>();
+  const refresh = () => {
+    const folders = new Set(
+      roots.flatMap((root) => {
+        try {
+          const below = readdirSync(root, { recursive: true, withFileTypes: true })
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => path.join(entry.parentPath, entry.name));
+          return [root, ...below];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    for (const [folder, watcher] of watchers) {
+      if (folders.has(folder)) continue;
+      watcher.close();
+      watchers.delete(folder);
+    }
+    for (const folder of folders) {
+      if (watchers.has(folder)) continue;
+      try {
+        watchers.set(folder, watch(folder, changed));
+      } catch {
+        // Gone again before it could be watched; the next refresh looks again.
+      }
+    }
+  };
+  const changed = () => {
+    refresh();
+    onChange();
+  };
+  refresh();
+  return {
+    close: () => {
+      for (const watcher of watchers.values()) watcher.close();
+    },
+  };
+}
+
+async function rebuild(context: CommandContext, paths: Paths, memory: BuildMemory): Promise<void> {
   const started = context.now().getTime();
   try {
     const result = await buildPublication({
       root: context.root,
       outDir: paths.outDir,
       stateDir: paths.stateDir,
+      fullArticles: false,
+      memory,
     });
     const changed = result.written.filter((file) => file.changed).length;
     for (const warning of result.warnings) context.io.err(`warning: ${warning}`);
@@ -151,9 +200,12 @@ changes. A build that fails is reported and the last good out/ stays served. Ctr
     const { paths } = context;
     // The port first: when it is taken, say so before a build that would only be thrown away.
     const server = await startServer(paths.outDir, port);
+    // The model stays in memory between builds: an edit re-parses and re-renders only what it touches.
+    const memory: BuildMemory = {};
     try {
-      await rebuild(context, paths);
+      await rebuild(context, paths, memory);
     } catch (error) {
+      await memory.emails?.stop();
       await new Promise((resolve) => server.close(resolve));
       throw error;
     }
@@ -167,23 +219,21 @@ changes. A build that fails is reported and the last good out/ stays served. Ctr
     const schedule = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        running = running.then(() => rebuild(context, paths));
-      }, 100);
+        running = running.then(() => rebuild(context, paths, memory));
+      }, 20);
     };
-    const watchers = ['content', 'templates', 'static'].flatMap((folder) => {
-      try {
-        return [watch(path.join(context.root, folder), { recursive: true }, schedule)];
-      } catch {
-        return [];
-      }
-    });
+    const watchers = watchFolders(
+      ['content', 'templates', 'static'].map((folder) => path.join(context.root, folder)),
+      schedule,
+    );
     await new Promise<void>((resolve) => {
       if (context.signal.aborted) resolve();
       context.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     clearTimeout(timer);
-    for (const watcher of watchers) watcher.close();
+    watchers.close();
     await running;
+    await memory.emails?.stop();
     await new Promise((resolve) => server.close(resolve));
     return 0;
   },

@@ -4,11 +4,10 @@ import type { Person, Site } from '../model.ts';
 import { z } from '../schema.ts';
 import { isTimeZone } from './dates.ts';
 import { absoluteUrl } from './markdown.ts';
+import { SETTINGS_FILE } from './read-content.ts';
 import { imageSource, languageSchema, type PersonInput, parseWithSchema, personSchema } from './schema.ts';
 import { normalizeText } from './text.ts';
 import { parseYaml } from './yaml.ts';
-
-export const SETTINGS_FILE = 'content/site.yaml';
 
 // RFC 4151 §2.1: taggingEntity = authorityName "," date, where authorityName is a domain or an e-mail address.
 const TAG_AUTHORITY =

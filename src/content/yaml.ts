@@ -15,6 +15,10 @@ export interface ParsedYaml {
  * leaves dates as strings, so a date is checked by our schema rather than guessed by the YAML parser.
  */
 export function parseYaml(source: string, file: string, firstLine = 1): ParsedYaml {
+  return parseSimpleYaml(source, firstLine) ?? parseFullYaml(source, file, firstLine);
+}
+
+export function parseFullYaml(source: string, file: string, firstLine: number): ParsedYaml {
   const lineCounter = new LineCounter();
   const document = parseDocument(source, {
     lineCounter,
@@ -53,6 +57,103 @@ export function parseYaml(source: string, file: string, firstLine = 1): ParsedYa
         }
       }
       return firstLine;
+    },
+  };
+}
+
+// The YAML 1.2 core schema's plain scalars that are not strings (yaml's core tags): left to the full parser.
+const NOT_A_STRING =
+  /^(?:~|[Nn]ull|NULL|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const BOOLEAN = /^(?:([Tt]rue|TRUE)|[Ff]alse|FALSE)$/;
+// A plain scalar that cannot mean anything but itself: no indicator first, no ": " or " #" inside, and none
+// of the characters that would make it a flow collection, an alias, a tag or a quoted string.
+const PLAIN = /^(?![-?:,[\]{}#&*!|>'"%@`])(?:[^:#\t]|:(?! |$)|(?<! )#)*$/;
+// Control characters (tabs, CR), byte-order marks and non-characters: the full parser decides what they mean.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const UNUSUAL_CHARACTER = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff\ufffe\uffff]/;
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*))?$/;
+const FLOW_ITEM = /^(?![-?:[\]{}#&*!|>'"%@`])[^,[\]{}:#"'\t]+$/;
+
+/** A scalar on one line: a plain, double-quoted (without escapes) or single-quoted string, or a boolean. */
+function simpleScalar(text: string): string | boolean | undefined {
+  const value = text.trimEnd();
+  if (value.startsWith('"')) {
+    const end = value.indexOf('"', 1);
+    return end === value.length - 1 && !value.includes('\\') ? value.slice(1, -1) : undefined;
+  }
+  if (value.startsWith("'")) {
+    const inner = value.slice(1, -1);
+    return value.length > 1 && value.endsWith("'") && !inner.includes("'") ? inner : undefined;
+  }
+  if (value === '' || !PLAIN.test(value) || NOT_A_STRING.test(value)) return undefined;
+  const boolean = BOOLEAN.exec(value);
+  return boolean === null ? value : boolean[1] !== undefined;
+}
+
+interface SimpleEntry {
+  readonly line: number;
+  readonly value: unknown;
+  /** Lines of a list's items. */
+  readonly itemLines?: readonly number[];
+}
+
+/**
+ * Front matter as nearly all of it is written: one field per line, with a one-line string or boolean, a
+ * flow list `[a, b]` or a block list of such strings. Gives what the full parser gives, in a tenth of the
+ * time; anything else (nesting, block scalars, escapes, numbers, comments after values, anchors, …) is
+ * left to the full parser, which also gives every error message.
+ */
+export function parseSimpleYaml(source: string, firstLine = 1): ParsedYaml | undefined {
+  if (UNUSUAL_CHARACTER.test(source)) return undefined;
+  const lines = source.split('\n');
+  const entries = new Map<string, SimpleEntry>();
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] ?? '';
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const match = KEY.exec(line);
+    if (match === null) return undefined;
+    const [, key = '', rest = ''] = match;
+    if (entries.has(key) || line.includes('\t')) return undefined;
+    const next = lines[index + 1] ?? '';
+    if (rest.trim() !== '') {
+      if (/^\s/.test(next) && next.trim() !== '') return undefined;
+      const value = rest.trimEnd();
+      if (value.startsWith('[')) {
+        if (!value.endsWith(']')) return undefined;
+        const inner = value.slice(1, -1).trim();
+        const items = inner === '' ? [] : inner.split(',').map((item) => item.trim());
+        if (items.some((item) => !FLOW_ITEM.test(item) || simpleScalar(item) !== item)) return undefined;
+        entries.set(key, { line: index, value: items, itemLines: items.map(() => index) });
+        continue;
+      }
+      const scalar = simpleScalar(value);
+      if (scalar === undefined) return undefined;
+      entries.set(key, { line: index, value: scalar });
+      continue;
+    }
+    const items: string[] = [];
+    const itemLines: number[] = [];
+    for (let item = index + 1; item < lines.length; item++) {
+      const itemMatch = /^( *)- +(.*)$/.exec(lines[item] ?? '');
+      if (itemMatch === null) break;
+      if (itemMatch[1] !== /^( *)/.exec(lines[index + 1] ?? '')?.[1]) return undefined;
+      const scalar = simpleScalar(itemMatch[2] ?? '');
+      if (typeof scalar !== 'string') return undefined;
+      items.push(scalar);
+      itemLines.push(item);
+    }
+    if (items.length === 0) return undefined;
+    entries.set(key, { line: index, value: items, itemLines });
+    index += items.length;
+  }
+  if (entries.size === 0) return undefined;
+  return {
+    data: normalizeValues(Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value]))),
+    lineOf(path) {
+      const entry = path.length === 0 ? undefined : entries.get(String(path[0]));
+      if (entry === undefined) return firstLine;
+      const item = typeof path[1] === 'number' ? entry.itemLines?.[path[1]] : undefined;
+      return firstLine + (item ?? entry.line);
     },
   };
 }

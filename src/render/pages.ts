@@ -22,10 +22,12 @@ function renderJsonLd(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+/** `articlePages`: the articles whose pages to render (all by default); the index always lists every one. */
 export function* renderPages(
   site: Site,
   articles: readonly Article[],
   templates: PageTemplates,
+  articlePages: readonly Article[] = articles,
 ): Generator<OutputFile> {
   const strings = planStrings(site.language);
   const showDate = (date: Date): ShownDate => ({
@@ -71,7 +73,7 @@ export function* renderPages(
   };
   yield { path: 'style.css', content: templates.stylesheet };
 
-  for (const article of articles) {
+  for (const article of articlePages) {
     const jsonLd = {
       '@context': 'https://schema.org',
       '@type': 'Article',

@@ -1,0 +1,90 @@
+// The preview benchmark: `kurier serve` on 1,000 generated articles; the newest article's title is saved
+// again and again, and each time the clock runs from the save until its page, the index and the Atom feed
+// on disk carry the new title. (`kurier serve` has no browser reload: a reader reloads by hand.)
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateProject } from './generate.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ARTICLES = 1_000;
+const ROUNDS = 10;
+
+function contains(file: string, text: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}
+
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+export async function benchServe(print: (line: string) => void): Promise<void> {
+  const root = await mkdtemp(path.join(tmpdir(), 'kurier-bench-serve-'));
+  await generateProject(root, repo, ARTICLES);
+  await cp(path.join(repo, 'templates'), path.join(root, 'templates'), { recursive: true });
+  const serve = spawn(process.execPath, [path.join(repo, 'bin', 'kurier.js'), 'serve', '--port', '0'], {
+    cwd: repo,
+    env: { ...process.env, KURIER_ROOT: root },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let output = '';
+    serve.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const started = Date.now();
+    while (!output.includes('Serving')) {
+      if (serve.exitCode !== null || Date.now() - started > 120_000) throw new Error(`serve: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const slug = `artikel-${ARTICLES - 1}`;
+    const source = path.join(root, 'content', 'posts', `${slug}.md`);
+    const original = await readFile(source, 'utf8');
+    const targets = {
+      page: path.join(root, 'out', slug, 'index.html'),
+      index: path.join(root, 'out', 'index.html'),
+      feed: path.join(root, 'out', 'feed.xml'),
+    };
+    const times: Record<keyof typeof targets, number[]> = { page: [], index: [], feed: [] };
+    for (let round = 0; round <= ROUNDS; round++) {
+      const marker = `Fassung ${round} ${Date.now()}`;
+      const saved = performance.now();
+      // Saved as most editors save: a new file renamed over the old one.
+      await writeFile(`${source}.tmp`, original.replace(/^title: "/m, `title: "${marker} `));
+      await rename(`${source}.tmp`, source);
+      const pending = new Set(Object.keys(targets) as (keyof typeof targets)[]);
+      while (pending.size > 0) {
+        if (performance.now() - saved > 30_000) throw new Error(`no rebuild after 30 s: ${output}`);
+        for (const name of pending) {
+          if (!contains(targets[name], marker)) continue;
+          pending.delete(name);
+          if (round > 0) times[name].push(performance.now() - saved);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      // Let the watcher settle, so that every round starts from a quiet server.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    print(
+      `Serve: kurier serve on ${ARTICLES.toLocaleString('en')} articles; the newest article's title saved ${ROUNDS}×`,
+    );
+    for (const [name, values] of Object.entries(times)) {
+      print(
+        `  save → new ${name.padEnd(5)} on disk: median ${median(values).toFixed(0)} ms ` +
+          `[${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}]`,
+      );
+    }
+    print('  goal: ≤ 100 ms (page, index and feeds)');
+  } finally {
+    serve.kill('SIGTERM');
+    await new Promise((resolve) => serve.once('exit', resolve));
+    await rm(root, { recursive: true, force: true });
+  }
+}

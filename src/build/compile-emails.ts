@@ -1,0 +1,51 @@
+// Newsletter emails compiled on a worker thread, so that MJML (0.3 s to load, ~15 ms an email) runs on
+// another core while the main thread renders the pages.
+
+import type { CompiledEmail } from '../email/model.ts';
+import type { EmailTemplates } from '../email/read-templates.ts';
+import type { Article, Site } from '../model.ts';
+import { deserializeError, type SerializedError, startTaskWorker, type WorkerModule } from '../threads.ts';
+
+export interface EmailRequest {
+  readonly site: Site;
+  readonly article: Article;
+  readonly templates: EmailTemplates;
+}
+
+export type EmailResponse = { readonly email: CompiledEmail } | { readonly error: SerializedError };
+
+const EMAIL_WORKER: WorkerModule = { source: 'build/email-worker.ts', bundled: 'email-worker' };
+
+export interface EmailCompiler {
+  /** Starts the thread now, so that it loads MJML while the build does other work. */
+  warm(): void;
+  compile(request: EmailRequest): Promise<CompiledEmail>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Compiles each request's email on one worker thread, in order; the thread is started on the first request
+ * and stopped by `stop`. A template error comes back as the KurierError it is.
+ */
+export function startEmailCompiler(): EmailCompiler {
+  let worker: ReturnType<typeof startTaskWorker<EmailRequest, EmailResponse>> | undefined;
+  const start = () => {
+    worker ??= startTaskWorker<EmailRequest, EmailResponse>(EMAIL_WORKER, undefined);
+    return worker;
+  };
+  return {
+    warm: () => {
+      start();
+    },
+    async compile(request) {
+      const worker = start();
+      // Structured cloning copies values, not getters: the article goes over as plain data.
+      const response = await worker.run({ ...request, article: { ...request.article } });
+      if ('error' in response) throw deserializeError(response.error);
+      return response.email;
+    },
+    stop: async () => {
+      await worker?.stop();
+    },
+  };
+}

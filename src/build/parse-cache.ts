@@ -1,0 +1,266 @@
+// The build's cache of parsed articles, in the private state folder: an article whose source, settings and
+// code are unchanged is not parsed again. It is only a cache: a missing, damaged or stale file costs a
+// parse, never a wrong page, since every entry is keyed by a hash of all it was made from and the file
+// carries a checksum of its body.
+
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KnownSources } from '../content/read-content.ts';
+import type { Article } from '../model.ts';
+import type { EmailCompiler } from './compile-emails.ts';
+
+/** Bumped when the file's layout changes. */
+const CACHE_FORMAT = 'kurier-parse-cache-1';
+const CACHE_FILE = 'articles.json';
+
+/** An article as stored: every field but its bulky HTML, which is parsed again on demand. */
+type StoredArticle = Record<string, unknown>;
+
+export interface ParseCache {
+  /** Hash of the code and the settings: entries made under another key are not used. */
+  readonly key: string;
+  /** By source path: the hash of the source it was parsed from, and the stored article. */
+  readonly articles: ReadonlyMap<string, { readonly hash: string; readonly article: StoredArticle }>;
+  /** The content as planned from exactly these articles: the site, published and draft source paths in order. */
+  readonly plan?: {
+    readonly site: unknown;
+    readonly published: readonly string[];
+    readonly drafts: readonly string[];
+  };
+}
+
+export function hashText(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex');
+}
+
+let codeVersion: string | undefined;
+
+/**
+ * What distinguishes this code from other versions of it. bin/kurier.js runs a bundle from a folder named
+ * by the hash of src/ and the lock file; run from the sources (tests, tsx), the sources are hashed here.
+ */
+export function planCodeVersion(moduleUrl: string = import.meta.url): string {
+  if (codeVersion !== undefined) return codeVersion;
+  const file = fileURLToPath(moduleUrl);
+  if (!file.endsWith('.ts')) {
+    codeVersion = path.basename(path.dirname(file));
+    return codeVersion;
+  }
+  const src = path.resolve(path.dirname(file), '..');
+  const hash = createHash('sha256');
+  const files = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const name of files) hash.update(path.relative(src, name)).update(readFileSync(name)).update('\0');
+  hash.update(readFileSync(path.join(src, '..', 'package-lock.json')));
+  codeVersion = `src-${hash.digest('hex').slice(0, 16)}`;
+  return codeVersion;
+}
+
+// JSON has no undefined; the model has optional fields that templates in strict mode look up by name.
+const UNDEFINED = { '\u0000undefined': true };
+
+function isUndefinedMarker(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)['\u0000undefined'] === true
+  );
+}
+
+function restoreUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(restoreUndefined);
+  if (typeof value !== 'object' || value === null) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    result[key] = isUndefinedMarker(entry) ? undefined : restoreUndefined(entry);
+  }
+  return result;
+}
+
+/** The stored form of a freshly parsed article: its fields in order, without the HTML. */
+export function planStoredArticle(article: Article): StoredArticle {
+  const stored: StoredArticle = {};
+  for (const [key, value] of Object.entries(article)) {
+    stored[key] = key === 'html' ? null : value;
+  }
+  return stored;
+}
+
+/**
+ * The Article again, with its fields in the order the parser gives them (the email cache hashes them in
+ * that order); `html` comes from `parseFull`, called once, on first use.
+ */
+export function restoreArticle(stored: StoredArticle, parseFull: () => Article): Article {
+  let full: Article | undefined;
+  const article: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stored)) {
+    if (key === 'html') {
+      Object.defineProperty(article, key, {
+        enumerable: true,
+        get: () => {
+          full ??= parseFull();
+          return full.html;
+        },
+      });
+    } else if (key === 'published' || key === 'updated') {
+      article[key] = new Date(value as string);
+    } else {
+      article[key] = value;
+    }
+  }
+  return article as unknown as Article;
+}
+
+const isStoredArticle = (value: unknown): value is StoredArticle => {
+  const stored = value as Record<string, unknown> | null;
+  return (
+    typeof stored === 'object' &&
+    stored !== null &&
+    typeof stored.id === 'string' &&
+    typeof stored.slug === 'string' &&
+    typeof stored.path === 'string' &&
+    typeof stored.published === 'string' &&
+    typeof stored.updated === 'string' &&
+    typeof stored.draft === 'boolean' &&
+    'html' in stored
+  );
+};
+
+/** The cache as last written, or undefined when the file is missing or damaged. */
+export async function readParseCache(stateDir: string): Promise<ParseCache | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(stateDir, 'cache', CACHE_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const newline = text.indexOf('\n');
+  const body = text.slice(newline + 1);
+  if (newline === -1 || text.slice(0, newline) !== hashText(CACHE_FORMAT, body)) return undefined;
+  try {
+    const data = JSON.parse(body) as { key?: unknown; articles?: unknown; plan?: unknown };
+    if (typeof data.key !== 'string' || typeof data.articles !== 'object' || data.articles === null) {
+      return undefined;
+    }
+    const articles = new Map<string, { hash: string; article: StoredArticle }>();
+    for (const [file, entry] of Object.entries(data.articles as Record<string, unknown>)) {
+      const { hash, article } = (entry ?? {}) as { hash?: unknown; article?: unknown };
+      const restored = restoreUndefined(article);
+      if (typeof hash === 'string' && isStoredArticle(restored))
+        articles.set(file, { hash, article: restored });
+    }
+    const plan = restoreUndefined(data.plan) as ParseCache['plan'];
+    const valid =
+      plan !== undefined &&
+      Array.isArray(plan.published) &&
+      Array.isArray(plan.drafts) &&
+      [...plan.published, ...plan.drafts].every((file) => articles.has(file));
+    return valid ? { key: data.key, articles, plan } : { key: data.key, articles };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new. */
+export async function writeParseCache(stateDir: string, cache: ParseCache): Promise<void> {
+  const body = JSON.stringify(
+    { key: cache.key, articles: Object.fromEntries(cache.articles), plan: cache.plan },
+    (_key, value: unknown) => (value === undefined ? UNDEFINED : value),
+  );
+  const dir = path.join(stateDir, 'cache');
+  await mkdir(dir, { recursive: true });
+  const target = path.join(dir, CACHE_FILE);
+  const temporary = `${target}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, `${hashText(CACHE_FORMAT, body)}\n${body}`);
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * What one process keeps between its builds (`kurier serve`): the caches as last written, and the articles
+ * by source hash, HTML included once a renderer asked for it, so an edit re-reads and re-parses nothing else.
+ */
+export interface BuildMemory {
+  parse?: ParseCache;
+  /** The article files as last read. */
+  sources?: KnownSources;
+  /** The email thread, MJML loaded; whoever keeps the memory stops it. */
+  emails?: EmailCompiler;
+  records?: Map<string, OutputRecord>;
+  outDir?: string;
+  articles?: Map<string, Article>;
+}
+
+/** What the last build wrote for an output file: the key of its inputs, and the file as it was left. */
+export interface OutputRecord {
+  readonly key: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+const OUTPUTS_FILE = 'outputs.json';
+
+/** The files the last build wrote into `outDir`, by path; empty when unknown. */
+export async function readOutputRecords(
+  stateDir: string,
+  outDir: string,
+): Promise<Map<string, OutputRecord>> {
+  try {
+    const data = JSON.parse(await readFile(path.join(stateDir, 'cache', OUTPUTS_FILE), 'utf8')) as {
+      outDir?: unknown;
+      files?: Record<string, OutputRecord>;
+    };
+    if (data.outDir !== outDir || typeof data.files !== 'object' || data.files === null) return new Map();
+    return new Map(Object.entries(data.files));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * True when the file is still the one recorded: same inputs, and the file untouched since (same inode, size
+ * and modification time), so it need not be rendered, nor read and compared.
+ */
+export function isOutputCurrent(file: string, key: string, record: OutputRecord | undefined): boolean {
+  if (record?.key !== key) return false;
+  // lstat: a link put in the file's place is not the file the build wrote (and is never followed).
+  const info = lstatSync(file, { throwIfNoEntry: false });
+  return (
+    info?.isFile() === true &&
+    info.size === record.size &&
+    info.mtimeMs === record.mtimeMs &&
+    info.ino === record.ino
+  );
+}
+
+/** Records the files as they are now on disk, under the keys they were made from. */
+export async function writeOutputRecords(
+  stateDir: string,
+  outDir: string,
+  keys: ReadonlyMap<string, string>,
+): Promise<Map<string, OutputRecord>> {
+  const files: Record<string, OutputRecord> = {};
+  for (const [file, key] of keys) {
+    const info = statSync(path.join(outDir, ...file.split('/')), { throwIfNoEntry: false });
+    if (info !== undefined) files[file] = { key, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
+  }
+  const dir = path.join(stateDir, 'cache');
+  await mkdir(dir, { recursive: true });
+  const target = path.join(dir, OUTPUTS_FILE);
+  const temporary = `${target}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify({ outDir, files }));
+  await rename(temporary, target);
+  return new Map(Object.entries(files));
+}

@@ -1,0 +1,104 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planCodeVersion, readParseCache, writeParseCache } from '../src/build/parse-cache.ts';
+import { makeProject, readTree, runCli } from './support/project.ts';
+
+const roots: string[] = [];
+async function project(): Promise<string> {
+  const root = await makeProject();
+  roots.push(root);
+  return root;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+const SLUG = 'bochum-leben-nach-der-industrie';
+const ARTICLE = `content/posts/${SLUG}.md`;
+
+async function build(root: string): Promise<string> {
+  const run = await runCli(root, ['build']);
+  expect(run.err).toEqual([]);
+  expect(run.code).toBe(0);
+  return run.out.at(-1) ?? '';
+}
+
+/** out/ of a fresh copy of `root`'s sources, built without any cache. */
+async function coldBuild(root: string): Promise<Map<string, Buffer>> {
+  const cold = await project();
+  for (const file of ['content/site.yaml', ARTICLE, 'templates/article.hbs']) {
+    await writeFile(path.join(cold, file), await readFile(path.join(root, file)));
+  }
+  await build(cold);
+  return readTree(path.join(cold, 'out'));
+}
+
+async function expectSameTree(root: string): Promise<void> {
+  const tree = await readTree(path.join(root, 'out'));
+  const cold = await coldBuild(root);
+  expect([...tree.keys()]).toEqual([...cold.keys()]);
+  for (const [name, bytes] of cold) expect(tree.get(name)?.equals(bytes), name).toBe(true);
+}
+
+describe('the parse cache', () => {
+  it('takes an unchanged article from the cache and leaves its page in out/ as it is', async () => {
+    const root = await project();
+    await build(root);
+    const state = path.join(root, '.kurier');
+    const cache = await readParseCache(state);
+    const entry = cache?.articles.get(ARTICLE);
+    expect(entry?.article.title).toBe('Bochum zeigt: Es gibt ein Leben nach der Industrie');
+    // A title only the cache knows shows that the source was not parsed again.
+    const marked = { ...entry, article: { ...entry?.article, title: 'Aus dem Cache' } };
+    await writeParseCache(state, { key: cache?.key ?? '', articles: new Map([[ARTICLE, marked as never]]) });
+    const page = path.join(root, 'out', SLUG, 'index.html');
+    const before = await stat(page);
+    await rm(path.join(root, 'out', 'index.html'));
+    expect(await build(root)).toContain('(1 written, 8 unchanged)');
+    expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).toContain('Aus dem Cache');
+    expect((await stat(page)).mtimeMs).toBe(before.mtimeMs);
+
+    const source = path.join(root, ARTICLE);
+    await writeFile(source, (await readFile(source, 'utf8')).replace('Neuerfindung.', 'Neuerfindung!'));
+    expect(await build(root)).toMatch(/\(\d+ written/);
+    await expectSameTree(root);
+  });
+
+  it('ignores a damaged cache and a damaged page record', async () => {
+    const root = await project();
+    await build(root);
+    const cacheDir = path.join(root, '.kurier', 'cache');
+    const text = await readFile(path.join(cacheDir, 'articles.json'), 'utf8');
+    await writeFile(path.join(cacheDir, 'articles.json'), text.replace('Bochum', 'Bonn'));
+    await writeFile(path.join(cacheDir, 'pages.json'), '{"outDir": 1, "pages": [');
+    await writeFile(path.join(root, 'templates', 'article.hbs'), '{{article.title}}\n');
+    expect(await build(root)).toContain('(1 written, 8 unchanged)');
+    await expectSameTree(root);
+    await writeFile(path.join(cacheDir, 'articles.json'), '');
+    expect(await build(root)).toContain('(0 written, 9 unchanged)');
+  });
+
+  it('parses again when the settings change, and renders again a page changed in out/', async () => {
+    const root = await project();
+    await build(root);
+    const settings = path.join(root, 'content', 'site.yaml');
+    await writeFile(
+      settings,
+      (await readFile(settings, 'utf8')).replace(
+        'baseUrl: https://kurier.example/',
+        'baseUrl: https://kurier.example/blog/',
+      ),
+    );
+    await build(root);
+    await expectSameTree(root);
+    const page = path.join(root, 'out', SLUG, 'index.html');
+    await writeFile(page, 'von Hand geändert');
+    expect(await build(root)).toContain('(1 written, 8 unchanged)');
+    await expectSameTree(root);
+  });
+
+  it('keys the cache by the code: bundled by its folder, from the sources by their hash', () => {
+    expect(planCodeVersion()).toMatch(/^src-[0-9a-f]{16}$/);
+  });
+});
