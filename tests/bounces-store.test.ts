@@ -80,9 +80,9 @@ for (const backend of BACKENDS) {
       it('two runs recording the same message at once: one records it, the other changes nothing', async () => {
         const sendId = await sendToThree(store);
         // PostgreSQL: a second connection pool, as a second machine has. SQLite: better-sqlite3 blocks the one
-      // thread on a second connection's lock, so two runs are two processes there (BEGIN IMMEDIATE orders
-      // them); in one process, both go through the store's group commit.
-      const other = backend.name === 'postgres' ? await fixture.open() : store;
+        // thread on a second connection's lock, so two runs are two processes there (BEGIN IMMEDIATE orders
+        // them); in one process, both go through the store's group commit.
+        const other = backend.name === 'postgres' ? await fixture.open() : store;
         const complaint = record('twice', [
           { kind: 'suppress', reader: { sendId, reader: 0 }, status: 'complained' },
         ]);
