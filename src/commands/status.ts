@@ -7,6 +7,7 @@ import { readJournal } from '../send/journal.ts';
 import { readLockState } from '../send/lock.ts';
 import { planResume } from '../send/plan.ts';
 import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
+import { printBounceStatus } from './bounces-status.ts';
 import { defineCommand, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -62,10 +63,12 @@ and whether a send is running. Reads only the private state folder; sends nothin
       context.io.out(
         slug === undefined ? 'No newsletter has been sent yet.' : `"${slug}" has not been sent yet.`,
       );
+      await printBounceStatus(context);
       return 0;
     }
     sends.sort((a, b) => b.meta.frozenAt.localeCompare(a.meta.frozenAt));
     for (const send of sends) await printSend(context.io, send.dir, send.meta);
+    await printBounceStatus(context);
     return 0;
   },
 });
