@@ -17,6 +17,7 @@ import type { Store } from '../src/store/store.ts';
 import { startDovecot, TestImapClient, type TestImapServer } from './support/dovecot.ts';
 import { makeProject, repoRoot, runCli } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
+import { startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
@@ -313,6 +314,39 @@ for (const backend of BACKENDS) {
           ]);
         } finally {
           await next.close();
+        }
+      });
+
+      it('runs inside kurier server when BOUNCE_IMAP_URL is set', async () => {
+        const store = await openTestStore();
+        await store.add({ address: 'anna@example.org', name: '', fields: {} }, 'test', T0);
+        const { send } = await store.createSend({
+          articleId: 'tag:kurier.example,2026:server',
+          email: {},
+          frozenAt: T0,
+        });
+        await store.close();
+        const original = newsletter(send.id, 0, 'anna@example.org');
+        await imap.append(
+          'INBOX',
+          dsn('dsn-server', verp(send.id, 0), 'anna@example.org', 'failed', original),
+        );
+        const server = await startServer(root, { ...env, SMTP_URL: smtp.url });
+        try {
+          // The schedule's first run starts with the service; its report is part of the service's output.
+          for (let waited = 0; !server.lines.some((line) => line.includes('suppressed:')); waited += 20) {
+            if (waited > 20_000) throw new Error(`no bounces run seen:\n${server.lines.join('\n')}`);
+            await new Promise((next) => setTimeout(next, 20));
+          }
+        } finally {
+          expect(await server.stop()).toBe(0);
+        }
+        expect(server.lines).toContain(`  suppressed: anna@example.org (reader 0 of send ${send.id})`);
+        const after = await openTestStore();
+        try {
+          expect(await status(after, 'anna@example.org')).toBe('bounced');
+        } finally {
+          await after.close();
         }
       });
 
