@@ -96,6 +96,21 @@ for (const backend of BACKENDS) {
         expect(await statusOf(store, 'anna@example.org')).toBe('complained');
       });
 
+      it('counts soft bounces of one reader recorded by two runs at once, so the policy still triggers', async () => {
+        const sendId = await sendToThree(store);
+        const other = backend.name === 'postgres' ? await fixture.open() : store;
+        const policy = { count: 2, withinDays: 30 };
+        const outcomes = await Promise.all(
+          [store, other].map((runStore, run) =>
+            runStore.recordBounceMessage(
+              record(`soft-${run}`, [{ kind: 'soft-bounce', reader: { sendId, reader: 2 }, policy }]),
+            ),
+          ),
+        );
+        expect(outcomes.flatMap((outcome) => outcome.suppressed)).toEqual([{ sendId, reader: 2 }]);
+        expect(await statusOf(store, 'cora@example.org')).toBe('bounced');
+      });
+
       it('names readers by address when no token does; an unsubscribe is not turned into a bounce', async () => {
         await sendToThree(store);
         await store.recordBounceMessage(

@@ -201,6 +201,16 @@ export async function recordBounceMessage(
         changed = await suppressTarget(tx, target, 'unsubscribed', cause, record.why, record.decidedAt);
       } else if (change.kind === 'soft-bounce') {
         event = 'soft';
+        // PostgreSQL: two runs counting the same reader's soft bounces take turns (the count, a statement
+        // after the lock, then sees the other's committed event); SQLite has one writer anyway.
+        if (tx.dialect === 'postgres' && target.subscriberId !== null) {
+          await tx.db
+            .selectFrom('subscribers')
+            .select('id')
+            .where('id', '=', target.subscriberId)
+            .forUpdate()
+            .execute();
+        }
         const since = new Date(record.decidedAt.getTime() - change.policy.withinDays * DAY_MS).toISOString();
         const earlier = await tx.db
           .selectFrom('bounce_events')
