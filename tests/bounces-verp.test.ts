@@ -1,11 +1,11 @@
 // VERP return addresses: encode a send and a reader, signed; read them back; refuse forged or altered ones.
 
 import { describe, expect, it } from 'vitest';
+import { planVerpKeys } from '../src/bounces/keys.ts';
 import {
   findVerpToken,
   parseVerpToken,
   planVerpAddress,
-  planVerpKeys,
   planVerpToken,
   type VerpKey,
 } from '../src/bounces/verp.ts';

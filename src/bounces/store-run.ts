@@ -3,10 +3,10 @@
 
 import type { Store } from '../store/store.ts';
 import { type ImapTarget, openImapMailbox } from './imap.ts';
+import { planVerpKeys } from './keys.ts';
 import type { SoftBouncePolicy } from './ledger.ts';
 import { type BounceRunReport, type BounceRunSettings, runBounces } from './service.ts';
 import { createStoreLedger } from './store-ledger.ts';
-import { planVerpKeys } from './verp.ts';
 
 export interface BounceEmailSettings {
   readonly bounceAddress?: string | undefined;

@@ -1,7 +1,7 @@
 // The return address of each newsletter copy (VERP): `bounces+<token>@domain` names the send and the reader,
 // signed, so a bounce that arrives later says whom it is about even when its text does not.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** One signing key; the first of a ring signs, every one verifies, so a rotation keeps old bounces readable. */
 export interface VerpKey {
@@ -151,7 +151,7 @@ export function parseVerpToken(
   const sendId = readVarint(payload, 0);
   const reader = sendId && readVarint(payload, sendId[1]);
   if (sendId === undefined || reader === undefined || reader[1] !== payload.length) return undefined;
-  // Ids drawn from the secrets (planVerpKeys) may collide within a ring: every key with the id is tried.
+  // Ids drawn from the secrets (src/bounces/keys.ts) may collide within a ring: every key with the id is tried.
   for (const key of keys) {
     if (key.id !== keyId) continue;
     const expected = mac(key, purpose, payload);
@@ -159,17 +159,6 @@ export function parseVerpToken(
       return { sendId: sendId[0], reader: reader[0], keyId };
   }
   return undefined;
-}
-
-/**
- * The VERP key ring from KURIER_SECRET and KURIER_OLD_SECRETS (first signs). A key's id comes from its
- * secret, not its place, so a bounce signed before a rotation still finds its key afterwards.
- */
-export function planVerpKeys(secrets: readonly string[]): VerpKey[] {
-  return secrets.map((secret) => ({
-    id: (createHash('sha256').update(`kurier verp key id\0${secret}`).digest()[0] as number) & 31,
-    secret,
-  }));
 }
 
 export type VerpMatch =
