@@ -3,9 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { renderBounceStatus } from '../bounces/report.ts';
-import type { RunContext } from '../context.ts';
+import type { Io, RunContext } from '../context.ts';
 import { openStore, planDatabase } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
+
+/** For a status that has the store open already. */
+export async function printBounceReport(io: Io, store: Store): Promise<void> {
+  const lines = renderBounceStatus(await store.countBouncesPerSend(), await store.readLatestBounceRun());
+  for (const line of lines) io.out(line);
+}
 
 export async function printBounceStatus(context: RunContext): Promise<void> {
   const settings = {
@@ -23,8 +30,7 @@ export async function printBounceStatus(context: RunContext): Promise<void> {
     return;
   const store = await openStore({ ...settings, now: context.now(), randomBytes });
   try {
-    const lines = renderBounceStatus(await store.countBouncesPerSend(), await store.readLatestBounceRun());
-    for (const line of lines) context.io.out(line);
+    await printBounceReport(context.io, store);
   } finally {
     await store.close();
   }
