@@ -41,7 +41,8 @@ Confirmation mails are queued in the store and sent over SMTP_URL (or written to
 state folder without it), so a restart loses none. Stops cleanly on SIGTERM or Ctrl-C.`,
   footer: `Environment (or .env): KURIER_SECRET (signs the links; required), KURIER_OLD_SECRETS (earlier
 secrets, still accepted), KURIER_PUBLIC_URL (where this service is reached, for the links in the
-confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state folder), SMTP_URL, DKIM_*.`,
+confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state folder), SMTP_URL, DKIM_*,
+BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every while the service runs).`,
   options: {
     host: {
       type: 'string',
