@@ -15,6 +15,10 @@ interface CommandEntry {
 
 const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'bounces',
+    load: async () => (await import('./commands/bounces-store.ts')).bouncesCommand,
+  },
+  {
     name: 'build',
     load: async () => (await import('./commands/build.ts')).buildCommand,
   },

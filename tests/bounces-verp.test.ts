@@ -1,6 +1,7 @@
 // VERP return addresses: encode a send and a reader, signed; read them back; refuse forged or altered ones.
 
 import { describe, expect, it } from 'vitest';
+import { planVerpKeys } from '../src/bounces/keys.ts';
 import {
   findVerpToken,
   parseVerpToken,
@@ -39,6 +40,17 @@ describe('VERP tokens', () => {
     const token = planVerpToken(old, 'bounce', 5, 6);
     expect(parseVerpToken(token, 'bounce', ring)).toEqual({ sendId: 5, reader: 6, keyId: 1 });
     expect(parseVerpToken(token, 'bounce', [current])).toBeUndefined();
+  });
+
+  it('keeps a key id across a rotation (drawn from the secret), and tries every key whose id collides', () => {
+    const [before] = planVerpKeys(['the secret of 2026']);
+    const rotated = planVerpKeys(['the secret of 2027', 'the secret of 2026']);
+    expect(rotated[1]).toEqual(before);
+    const token = planVerpToken(before as VerpKey, 'bounce', 9, 10);
+    expect(parseVerpToken(token, 'bounce', rotated)).toMatchObject({ sendId: 9, reader: 10 });
+    const twin: VerpKey = { id: (before as VerpKey).id, secret: 'another secret with that id' };
+    expect(parseVerpToken(token, 'bounce', [twin, before as VerpKey])).toMatchObject({ sendId: 9 });
+    expect(parseVerpToken(token, 'bounce', [twin])).toBeUndefined();
   });
 
   const token = planVerpToken(current, 'bounce', 4711, 42);

@@ -3,7 +3,7 @@
 // and started again finds what it recorded and only moves it.
 
 import { type ClassifySettings, classifyMessage, type Decision, summarizeDecision } from './classify.ts';
-import type { BounceLedger, Folder, ReaderRef, SoftBouncePolicy } from './ledger.ts';
+import type { BounceLedger, Folder, LedgerEntry, ReaderRef, SoftBouncePolicy } from './ledger.ts';
 import { parseMail } from './parse-mail.ts';
 import { planBounceActions, planFolder, planLedgerKey } from './plan.ts';
 
@@ -58,6 +58,7 @@ export async function runBounces(
   const unclassified: { key: string; subject: string; why: string }[] = [];
   for await (const batch of mailbox.batches(settings.batchSize ?? 50)) {
     const moves: Record<Folder, number[]> = { handled: [], unclassified: [] };
+    const decided: { uid: number; entry: LedgerEntry; subject: string }[] = [];
     for (const { uid, raw } of batch) {
       seen++;
       const message = await parseMail(raw);
@@ -71,26 +72,29 @@ export async function runBounces(
       const decision = classifyMessage(message, settings.classify);
       const actions = planBounceActions(decision, settings.softBounces);
       const folder = planFolder(decision, actions);
-      const outcome = await ledger.record({
-        key,
-        messageId: message.messageId,
-        decidedAt: now(),
-        decision,
-        actions,
-        folder,
+      decided.push({
+        uid,
+        subject: message.subject,
+        entry: { key, messageId: message.messageId, decidedAt: now(), decision, actions, folder },
       });
+    }
+    // Recorded together: on SQLite the store commits them as one group (one fsync for the batch, each in a
+    // savepoint of its own); each is still durable before anything is moved.
+    const outcomes = await Promise.all(decided.map(({ entry }) => ledger.record(entry)));
+    decided.forEach(({ uid, entry, subject }, index) => {
+      const outcome = outcomes[index] as (typeof outcomes)[number];
       if (outcome.recorded) {
         recorded++;
-        const kind = summarizeDecision(decision);
+        const kind = summarizeDecision(entry.decision);
         byKind[kind] = (byKind[kind] ?? 0) + 1;
         suppressed.push(...outcome.suppressed);
-        if (folder === 'unclassified')
-          unclassified.push({ key, subject: message.subject, why: whyOf(decision) });
+        if (entry.folder === 'unclassified')
+          unclassified.push({ key: entry.key, subject, why: whyOf(entry.decision) });
       } else {
         alreadyRecorded++;
       }
-      moves[folder].push(uid);
-    }
+      moves[entry.folder].push(uid);
+    });
     // Moved only after every message of the batch is recorded: a crash in between leaves them in the
     // mailbox, recorded, and the next run moves them without counting them again.
     for (const folder of ['handled', 'unclassified'] as const) {

@@ -1,6 +1,6 @@
 // `kurier bounces`: reads the return mailbox (BOUNCE_IMAP_URL), decides every message and records it with its
-// state changes, then moves it into Kurier's folders. The ledger comes from the subscriber store; until that
-// is wired in src/cli.ts the command is built with its dependencies by whoever registers it.
+// state changes, then moves it into Kurier's folders. Built with its dependencies (ledger, settings):
+// src/commands/bounces-store.ts gives it the subscriber store's, tests their own.
 
 import { openImapMailbox, parseBounceImapUrl } from '../bounces/imap.ts';
 import type { BounceLedger, ReaderRef } from '../bounces/ledger.ts';

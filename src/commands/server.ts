@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { parseBounceImapUrl } from '../bounces/imap.ts';
+import { planBounceSettings, runBouncesOnStore, startBounceSchedule } from '../bounces/store-run.ts';
 import { SETTINGS_FILE } from '../content/read-content.ts';
 import { parseSite } from '../content/settings.ts';
 import { formatError, KurierError } from '../error.ts';
@@ -21,6 +23,8 @@ import { openProjectStore } from '../subscribe/open-store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
 import { planSubscriptionStrings } from '../subscribe/strings.ts';
 import { planKeyRing } from '../subscribe/tokens.ts';
+import { renderBounceReport } from './bounces.ts';
+import { planRunName } from './bounces-store.ts';
 import { defineCommand, flagOption, type OptionTable, stateOption } from './command.ts';
 
 /** Sign-ups per IP in ten minutes: a household or an office behind one address fits, a script does not. */
@@ -46,6 +50,19 @@ const options = {
       .pipe(z.number().max(65_535, 'expected a number from 0 to 65535'))
       .default(8080),
   },
+  'bounces-every': {
+    type: 'string',
+    value: 'TIME',
+    help: 'read the return mailbox this often when BOUNCE_IMAP_URL is set (default: 5m; 30s, 5m, 1h)',
+    schema: z
+      .string()
+      .regex(/^\d+[smh]$/, 'expected a number and s, m or h, e.g. 5m')
+      .transform(
+        (text) => Number(text.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's'],
+      )
+      .refine((ms) => ms >= 10_000, 'expected at least 10s')
+      .default(300_000),
+  },
   'trust-proxy': flagOption('take the client IP from X-Forwarded-For (only behind your own proxy)'),
   state: stateOption,
 } satisfies OptionTable;
@@ -60,7 +77,8 @@ Confirmation mails are queued in the store and sent over SMTP_URL (or written to
 state folder without it), so a restart loses none. Stops cleanly on SIGTERM or Ctrl-C.`,
   footer: `Environment (or .env): KURIER_SECRET (signs the links; required), KURIER_OLD_SECRETS (earlier
 secrets, still accepted), KURIER_PUBLIC_URL (where this service is reached, for the links in the
-confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state folder), SMTP_URL, DKIM_*.`,
+confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state folder), SMTP_URL, DKIM_*,
+BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every while the service runs).`,
   options,
   allowPositionals: false,
   async run(values, _positionals, context) {
@@ -68,6 +86,9 @@ confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state f
     const { paths, env } = context;
     const settings = parseSubscriptionEnv(env);
     const sendEnv = await readSendEnv(context.root, env);
+    const bounceUrl = env.BOUNCE_IMAP_URL?.trim();
+    const bounceTarget =
+      bounceUrl === undefined || bounceUrl === '' ? undefined : parseBounceImapUrl(bounceUrl);
     if (settings.secrets.length === 0) {
       throw new KurierError(
         'SECRET_MISSING',
@@ -125,6 +146,7 @@ confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state f
       now: context.now,
     };
     let worker: ReturnType<typeof startConfirmationWorker> | undefined;
+    let bounces: ReturnType<typeof startBounceSchedule> | undefined;
     let app: Awaited<ReturnType<typeof createApp>> | undefined;
     try {
       app = await createApp({
@@ -164,6 +186,23 @@ confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state f
             ),
         },
       );
+      if (bounceTarget !== undefined) {
+        const bounceSettings = planBounceSettings(site.email, settings.secrets);
+        bounces = startBounceSchedule(
+          async () => {
+            const run = planRunName(context.now(), randomBytes);
+            const report = await runBouncesOnStore(bounceTarget, store, bounceSettings, context.now, run);
+            if (report.recorded > 0) for (const line of renderBounceReport(report)) context.io.out(line);
+          },
+          values['bounces-every'],
+          (error) =>
+            context.io.err(
+              error instanceof KurierError
+                ? formatError(error)
+                : `bounces: ${(error as Error).message} (retrying)`,
+            ),
+        );
+      }
       context.io.out(
         `kurier server listening on ${address} (links: ${publicUrl.href}; mail: ${transport.description})`,
       );
@@ -176,6 +215,7 @@ confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state f
     } finally {
       await app?.close();
       await worker?.stop();
+      await bounces?.stop();
       await transport.close();
       await store.close();
     }

@@ -9,6 +9,7 @@ import { planResume } from '../send/plan.ts';
 import type { SendInfo, Store } from '../store/store.ts';
 import { openProjectStore } from '../subscribe/open-store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
+import { printBounceReport } from './bounces-status.ts';
 import { defineCommand, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -70,6 +71,7 @@ pending. Reads the subscriber store (<state>/kurier.db or DATABASE_URL); sends n
       }
       sends.sort((a, b) => b.frozenAt.getTime() - a.frozenAt.getTime() || b.id - a.id);
       for (const send of sends) await printSend(context.io, store, send);
+      await printBounceReport(context.io, store);
       return 0;
     } finally {
       await store.close();

@@ -3,6 +3,16 @@
 import { createHmac } from 'node:crypto';
 import { parseAddress } from '../address.ts';
 import {
+  type BounceMessageRecord,
+  type BounceRecordOutcome,
+  type BounceRunSummary,
+  countBouncesPerSend,
+  findBounceMessage,
+  readLatestBounceRun,
+  recordBounceMessage,
+  type SendBounceCounts,
+} from './bounce-records.ts';
+import {
   readLegacyJournal,
   readLegacyMessage,
   readLegacyRecipients,
@@ -1335,6 +1345,33 @@ export class KyselyStore implements Store {
     }
     await flushFinals();
     return index;
+  }
+
+  async findBounceMessage(key: string): Promise<{ key: string; folder: string } | undefined> {
+    return findBounceMessage(this.#db, key);
+  }
+
+  async recordBounceMessage(record: BounceMessageRecord): Promise<BounceRecordOutcome> {
+    return this.#transact((db) =>
+      recordBounceMessage(
+        {
+          db,
+          dialect: this.dialect,
+          looseKey: (raw) => this.#looseKey(raw),
+          hash: (key) => this.#hash(key),
+          setStatus: (id, status, cause, now) => this.#setStatus(db, id, status, cause, now),
+        },
+        record,
+      ),
+    );
+  }
+
+  async countBouncesPerSend(): Promise<SendBounceCounts[]> {
+    return countBouncesPerSend(this.#db);
+  }
+
+  async readLatestBounceRun(): Promise<BounceRunSummary | undefined> {
+    return readLatestBounceRun(this.#db);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // edited: a change of schema is a new entry at the end of the list.
 
 import { KurierError } from '../error.ts';
+import { createBounceTables } from './bounce-records.ts';
 import { type Kysely, sql } from './sql.ts';
 import type { Tables } from './tables.ts';
 
@@ -143,6 +144,7 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  { version: 2, name: 'bounce messages and their events', up: createBounceTables },
 ];
 
 /** A key for pg_advisory_lock: two servers starting at once apply each migration once. */

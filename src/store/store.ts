@@ -1,5 +1,12 @@
 // The subscriber store as an interface of intentions: each method is one transaction, on SQLite or PostgreSQL.
 
+import type {
+  BounceMessageRecord,
+  BounceRecordOutcome,
+  BounceRunSummary,
+  SendBounceCounts,
+} from './bounce-records.ts';
+
 export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
@@ -272,5 +279,12 @@ export interface Store {
    * one transaction, remembered in the store, so a second call (or a second machine) does nothing.
    */
   migrateLegacyState(stateDir: string, now: Date): Promise<LegacySummary>;
+
+  /** A message of the return mailbox decided before: its folder, so a re-run only moves it. */
+  findBounceMessage(key: string): Promise<{ readonly key: string; readonly folder: string } | undefined>;
+  /** The decided message and its state changes in one transaction; a key recorded before changes nothing. */
+  recordBounceMessage(record: BounceMessageRecord): Promise<BounceRecordOutcome>;
+  countBouncesPerSend(): Promise<SendBounceCounts[]>;
+  readLatestBounceRun(): Promise<BounceRunSummary | undefined>;
   close(): Promise<void>;
 }

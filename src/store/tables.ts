@@ -108,6 +108,36 @@ export interface MigrationsTable {
   applied_at: string;
 }
 
+export interface BounceMessagesTable {
+  /** `message-id:<…>` or `sha256:<hex>` of the raw message: unique, so a message is decided once. */
+  key: string;
+  message_id: string | null;
+  decided_at: string;
+  kind: string;
+  why: string;
+  /** JSON: the classifier's whole decision. */
+  decision: string;
+  /** handled or unclassified: where a re-run moves the message without deciding it again. */
+  folder: string;
+  run: string;
+}
+
+export interface BounceEventsTable {
+  id: Generated<number>;
+  message_key: string;
+  at: string;
+  /** bounced, complained, unsubscribed, soft or refused. */
+  kind: string;
+  send_id: number | null;
+  idx: number | null;
+  subscriber_id: number | null;
+  /** Salted hash of the address (as in suppressions): soft bounces are counted per address. */
+  address_hash: string | null;
+  detail: string;
+  /** 1 when this event put the reader on the suppression list or changed their status. */
+  suppressed: number;
+}
+
 export interface Tables {
   subscribers: SubscribersTable;
   consents: ConsentsTable;
@@ -118,4 +148,6 @@ export interface Tables {
   send_recipients: SendRecipientsTable;
   meta: MetaTable;
   schema_migrations: MigrationsTable;
+  bounce_messages: BounceMessagesTable;
+  bounce_events: BounceEventsTable;
 }

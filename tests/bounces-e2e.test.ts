@@ -1,0 +1,431 @@
+// `kurier bounces` end to end on the subscriber store (SQLite, and PostgreSQL when there is one): a send over
+// a real SMTP server on 127.0.0.1 with VERP return paths, a bounce and a complaint delivered into a real
+// Dovecot, the real CLI run as a child process; then the next freeze leaves both readers out. And runs
+// killed with SIGKILL at points of progress: every message recorded exactly once.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_FOLDERS } from '../src/bounces/imap.ts';
+import { planVerpKeys } from '../src/bounces/keys.ts';
+import { planVerpAddress } from '../src/bounces/verp.ts';
+import { readSendEnv } from '../src/send/env.ts';
+import { createSmtpTransport } from '../src/send/transport.ts';
+import { openStore } from '../src/store/open.ts';
+import type { Store } from '../src/store/store.ts';
+import { startDovecot, TestImapClient, type TestImapServer } from './support/dovecot.ts';
+import { makeProject, repoRoot, runCli } from './support/project.ts';
+import { lacks } from './support/requirements.ts';
+import { startServer } from './support/server.ts';
+import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
+import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
+
+const SECRET = 'the secret of the end-to-end test list';
+const BOUNCES = 'bounces@kurier.example';
+const keys = planVerpKeys([SECRET]);
+const T0 = new Date('2026-11-26T10:00:00Z');
+
+function verp(sendId: number, index: number): string {
+  return planVerpAddress(BOUNCES, 'bounce', keys, sendId, index);
+}
+
+/** A delivery status notification (RFC 3464) to the return path of the message it returns. */
+function dsn(
+  id: string,
+  returnPath: string,
+  recipient: string,
+  action: 'failed' | 'delayed',
+  original: string,
+) {
+  const status = action === 'failed' ? '5.1.1' : '4.2.2';
+  const diagnostic = action === 'failed' ? '550 5.1.1 <user unknown>' : '452 4.2.2 Mailbox full';
+  return Buffer.from(
+    [
+      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+      `To: ${returnPath}`,
+      `Subject: ${action === 'failed' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)'}`,
+      'Date: Thu, 26 Nov 2026 11:00:00 +0000',
+      `Message-ID: <${id}@mx.example.net>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '',
+      '--b',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.net',
+      '',
+      `Final-Recipient: rfc822; ${recipient}`,
+      `Action: ${action}`,
+      `Status: ${status}`,
+      `Diagnostic-Code: smtp; ${diagnostic}`,
+      '',
+      '--b',
+      'Content-Type: text/rfc822-headers',
+      '',
+      original,
+      '--b--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** A feedback-loop complaint (RFC 5965) about the message, sent to its return path. */
+function arf(id: string, returnPath: string, recipient: string, original: string): Buffer {
+  return Buffer.from(
+    [
+      'From: Feedback Loop <feedback@fbl.example.net>',
+      `To: ${returnPath}`,
+      'Subject: FW: complaint',
+      'Date: Thu, 26 Nov 2026 11:05:00 +0000',
+      `Message-ID: <${id}@fbl.example.net>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=feedback-report; boundary="f"',
+      '',
+      '--f',
+      'Content-Type: text/plain',
+      '',
+      'This is an email abuse report.',
+      '',
+      '--f',
+      'Content-Type: message/feedback-report',
+      '',
+      'Feedback-Type: abuse',
+      'User-Agent: FBL/1.0',
+      'Version: 1',
+      `Original-Mail-From: <${returnPath}>`,
+      `Original-Rcpt-To: <${recipient}>`,
+      '',
+      '--f',
+      'Content-Type: message/rfc822',
+      '',
+      `Return-Path: <${returnPath}>`,
+      original,
+      '--f--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+function newsletter(sendId: number, index: number, to: string): string {
+  return [
+    'From: Kurier <newsletter@kurier.example>',
+    `To: ${to}`,
+    'Subject: Kurier: Neues aus Bochum',
+    'Date: Thu, 26 Nov 2026 10:00:00 +0000',
+    `Message-ID: <s${sendId}.r${index}@kurier.example>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+  ].join('\r\n');
+}
+
+interface CliResult {
+  readonly code: number | null;
+  readonly killed: boolean;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** `node bin/kurier.js bounces` as a user runs it; `killWhen` is polled, and the child killed once it holds. */
+function runBouncesCli(
+  root: string,
+  env: Record<string, string>,
+  killWhen?: () => Promise<boolean>,
+  delayMs = 0,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/kurier.js'), 'bounces'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (data: Buffer) => {
+      out += data.toString();
+    });
+    child.stderr.on('data', (data: Buffer) => {
+      err += data.toString();
+    });
+    let watching = killWhen !== undefined;
+    const watch = async () => {
+      while (watching) {
+        if (await killWhen?.().catch(() => false)) {
+          setTimeout(() => child.kill('SIGKILL'), delayMs);
+          return;
+        }
+        await new Promise((next) => setTimeout(next, 5));
+      }
+    };
+    void watch();
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      watching = false;
+      resolve({ code, killed: signal === 'SIGKILL', out, err });
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe.skipIf(lacks('dovecot') || (backend.name === 'postgres' && lacks('postgres')))(
+    `kurier bounces on the ${backend.name} store`,
+    () => {
+      let imapServer: TestImapServer;
+      let imap: TestImapClient;
+      let smtp: TestSmtpServer;
+      let fixture: StoreFixture;
+      let root: string;
+      let env: Record<string, string>;
+
+      beforeEach(async () => {
+        imapServer = await startDovecot();
+        imap = await TestImapClient.connect(imapServer);
+        smtp = await startSmtpServer();
+        fixture = await makeStoreFixture(backend);
+        root = await makeProject();
+        const settings = path.join(root, 'content/site.yaml');
+        const yaml = await readFile(settings, 'utf8');
+        await writeFile(
+          settings,
+          yaml.replace(/^( {2}unsubscribeMailto: .*)$/m, `$1\n  bounceAddress: ${BOUNCES}`),
+        );
+        env = {
+          KURIER_SECRET: SECRET,
+          BOUNCE_IMAP_URL: imapServer.url,
+          KURIER_STATE_DIR: fixture.stateDir,
+          ...(fixture.databaseUrl === undefined ? {} : { DATABASE_URL: fixture.databaseUrl }),
+        };
+      });
+
+      afterEach(async () => {
+        await imap.close();
+        await imapServer.stop();
+        await smtp.close();
+        await fixture.cleanup();
+        await rm(root, { recursive: true, force: true });
+      });
+
+      async function openTestStore(): Promise<Store> {
+        return openStore({
+          stateDir: fixture.stateDir,
+          databaseUrl: fixture.databaseUrl,
+          now: T0,
+          randomBytes,
+        });
+      }
+
+      async function status(store: Store, address: string) {
+        return (await store.findSubscriber(address))?.status;
+      }
+
+      it('suppresses the reader a bounce names and the one who complained; the next freeze mails neither', async () => {
+        const store = await openTestStore();
+        const readers = ['anna@example.org', 'bert@example.org', 'cora@example.org'];
+        for (const address of readers) await store.add({ address, name: '', fields: {} }, 'test', T0);
+        const { send } = await store.createSend({
+          articleId: 'tag:kurier.example,2026:bochum',
+          email: {},
+          frozenAt: T0,
+        });
+        const batch = await store.claimBatch(send.id, { owner: 'test', limit: 10, now: T0 });
+        const { smtp: server } = await readSendEnv('/', { SMTP_URL: smtp.url });
+        const transport = createSmtpTransport({
+          server: server as NonNullable<typeof server>,
+          name: 'kurier.example',
+          connections: 1,
+        });
+        for (const recipient of batch) {
+          const outcome = await transport.send({
+            index: recipient.index,
+            envelope: { from: verp(send.id, recipient.index), to: recipient.email },
+            raw: Buffer.from(`${newsletter(send.id, recipient.index, recipient.email)}\r\nHallo!\r\n`),
+          });
+          expect(outcome.kind).toBe('sent');
+        }
+        await transport.close();
+        await store.markStates(
+          send.id,
+          batch.map((recipient) => ({ index: recipient.index, state: 'sent' as const, at: T0 })),
+        );
+        await store.close();
+        // What the receiving servers saw as return path: each copy its own signed address.
+        expect(smtp.received.map((message) => message.from)).toEqual(
+          batch.map((r) => verp(send.id, r.index)),
+        );
+        const [anna, bert] = smtp.received;
+        if (anna === undefined || bert === undefined) throw new Error('two messages expected');
+        const headersOf = (raw: Buffer) => raw.toString().split('\r\n\r\n')[0] as string;
+        await imap.append(
+          'INBOX',
+          dsn('dsn-1', anna.from, 'anna@example.org', 'failed', headersOf(anna.raw)),
+        );
+        await imap.append('INBOX', arf('arf-1', bert.from, 'bert@example.org', headersOf(bert.raw)));
+
+        const first = await runBouncesCli(root, env);
+        expect(first.err).toBe('');
+        expect(first.code).toBe(0);
+        expect(first.out).toContain('2 messages read: 2 decided (1 complaint, 1 hard)');
+        expect(first.out).toContain(`suppressed: anna@example.org (reader 0 of send ${send.id})`);
+
+        const after = await openTestStore();
+        try {
+          expect(await status(after, 'anna@example.org')).toBe('bounced');
+          expect(await status(after, 'bert@example.org')).toBe('complained');
+          expect(await status(after, 'cora@example.org')).toBe('active');
+          const [counts] = await after.countBouncesPerSend();
+          expect(counts).toMatchObject({ sent: 3, bounced: 1, complained: 1 });
+        } finally {
+          await after.close();
+        }
+
+        const second = await runBouncesCli(root, env);
+        expect(second.code).toBe(0);
+        expect(second.out.trim()).toBe('0 messages read: 0 decided');
+        const handled = await imap.folderName(DEFAULT_FOLDERS.handled);
+        expect(await imap.headerValues(handled, 'Message-ID')).toEqual([
+          '<dsn-1@mx.example.net>',
+          '<arf-1@fbl.example.net>',
+        ]);
+
+        const shown = await runCli(root, ['status'], env);
+        expect(shown.code).toBe(0);
+        expect(shown.out).toContain(
+          '  tag:kurier.example,2026:bochum: 3 sent; 1 bounced (33.33 %), 1 complaints (33.33 %), 0 soft bounces, 0 unsubscribed by mail, 0 refused as sender',
+        );
+        expect(shown.out.at(-1)).toMatch(
+          /^ {2}Latest bounces run \(.*, 2 messages\): suppressed (anna@example\.org \(bounced\), bert@example\.org \(complained\)|bert@example\.org \(complained\), anna@example\.org \(bounced\))\.$/,
+        );
+
+        const next = await openTestStore();
+        try {
+          const { send: later } = await next.createSend({
+            articleId: 'tag:kurier.example,2026:next',
+            email: {},
+            frozenAt: T0,
+          });
+          expect((await next.readRecipients(later.id, 0, 10)).map((r) => r.email)).toEqual([
+            'cora@example.org',
+          ]);
+        } finally {
+          await next.close();
+        }
+      });
+
+      it('runs inside kurier server when BOUNCE_IMAP_URL is set', async () => {
+        const store = await openTestStore();
+        await store.add({ address: 'anna@example.org', name: '', fields: {} }, 'test', T0);
+        const { send } = await store.createSend({
+          articleId: 'tag:kurier.example,2026:server',
+          email: {},
+          frozenAt: T0,
+        });
+        await store.close();
+        const original = newsletter(send.id, 0, 'anna@example.org');
+        await imap.append(
+          'INBOX',
+          dsn('dsn-server', verp(send.id, 0), 'anna@example.org', 'failed', original),
+        );
+        const server = await startServer(root, { ...env, SMTP_URL: smtp.url });
+        try {
+          // The schedule's first run starts with the service; its report is part of the service's output.
+          for (let waited = 0; !server.lines.some((line) => line.includes('suppressed:')); waited += 20) {
+            if (waited > 20_000) throw new Error(`no bounces run seen:\n${server.lines.join('\n')}`);
+            await new Promise((next) => setTimeout(next, 20));
+          }
+        } finally {
+          expect(await server.stop()).toBe(0);
+        }
+        expect(server.lines).toContain(`  suppressed: anna@example.org (reader 0 of send ${send.id})`);
+        const after = await openTestStore();
+        try {
+          expect(await status(after, 'anna@example.org')).toBe('bounced');
+        } finally {
+          await after.close();
+        }
+      });
+
+      it('records every message exactly once when runs are killed at points of progress', async () => {
+        const store = await openTestStore();
+        const readers = Array.from(
+          { length: 300 },
+          (_, index) => `reader${String(index).padStart(3, '0')}@example.org`,
+        );
+        await store.importRows(
+          readers.map((address) => ({ address, name: '', fields: {}, status: 'active' as const })),
+          'test',
+          T0,
+        );
+        const { send } = await store.createSend({
+          articleId: 'tag:kurier.example,2026:kill',
+          email: {},
+          frozenAt: T0,
+        });
+        const batch = await store.claimBatch(send.id, { owner: 'test', limit: 300, now: T0 });
+        await store.markStates(
+          send.id,
+          batch.map((r) => ({ index: r.index, state: 'sent' as const, at: T0 })),
+        );
+        await store.close();
+        // Readers 0–199 bounce hard, 200–249 complain, 250–299 bounce soft twice: two soft bounces stay under
+        // the policy's three, so one counted twice would show as a reader made bounced.
+        const messages: Buffer[] = [];
+        for (const r of batch) {
+          const original = newsletter(send.id, r.index, r.email);
+          const from = verp(send.id, r.index);
+          if (r.index < 200) messages.push(dsn(`hard-${r.index}`, from, r.email, 'failed', original));
+          else if (r.index < 250) messages.push(arf(`arf-${r.index}`, from, r.email, original));
+          else {
+            messages.push(dsn(`soft-a-${r.index}`, from, r.email, 'delayed', original));
+            messages.push(dsn(`soft-b-${r.index}`, from, r.email, 'delayed', original));
+          }
+        }
+        for (let start = 0; start < messages.length; start += 50)
+          await imap.append('INBOX', ...messages.slice(start, start + 50));
+        const handled = await imap.folderName(DEFAULT_FOLDERS.handled);
+        const moved = async () => {
+          const reply = await imap.command(`STATUS "${handled}" (MESSAGES)`).catch(() => '');
+          return Number(/MESSAGES (\d+)/.exec(reply)?.[1] ?? 0);
+        };
+
+        let kills = 0;
+        for (const [target, delayMs] of [
+          [0, 300],
+          [50, 40],
+          [100, 0],
+          [200, 120],
+          [300, 10],
+        ] as const) {
+          const outcome = await runBouncesCli(root, env, async () => (await moved()) >= target, delayMs);
+          if (outcome.killed) kills++;
+          else expect(outcome.code, outcome.err).toBe(0);
+        }
+        const final = await runBouncesCli(root, env);
+        expect(final.code, final.err).toBe(0);
+        expect(kills).toBeGreaterThan(1);
+
+        expect(await moved()).toBe(messages.length);
+        const ids = await imap.headerValues(handled, 'Message-ID');
+        expect(new Set(ids).size).toBe(messages.length);
+        const after = await openTestStore();
+        try {
+          const [counts] = await after.countBouncesPerSend();
+          expect(counts).toMatchObject({ sent: 300, bounced: 200, complained: 50, softBounced: 50 });
+          for (const r of batch) {
+            const expected = r.index < 200 ? 'bounced' : r.index < 250 ? 'complained' : 'active';
+            expect(await status(after, r.email), r.email).toBe(expected);
+          }
+          for (const id of ids) expect(await after.findBounceMessage(`message-id:${id}`), id).toBeDefined();
+        } finally {
+          await after.close();
+        }
+      });
+    },
+  );
+}
