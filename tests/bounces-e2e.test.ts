@@ -11,7 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FOLDERS } from '../src/bounces/imap.ts';
 import { planVerpKeys } from '../src/bounces/keys.ts';
 import { planVerpAddress } from '../src/bounces/verp.ts';
+import { buildAndPickArticle } from '../src/build/pick.ts';
 import { readSendEnv } from '../src/send/env.ts';
+import { frozenMessageOf } from '../src/send/message.ts';
 import { createSmtpTransport } from '../src/send/transport.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
@@ -221,6 +223,15 @@ for (const backend of BACKENDS) {
         });
       }
 
+      /** What kurier publish freezes with a send: the real article's message, under this test's article id. */
+      async function frozenEmail(articleId: string): Promise<unknown> {
+        const picked = await buildAndPickArticle(
+          { root, outDir: path.join(root, 'out'), stateDir: path.join(root, '.kurier') },
+          undefined,
+        );
+        return { ...frozenMessageOf(picked.build.site, picked.article, picked.email), articleId };
+      }
+
       async function status(store: Store, address: string) {
         return (await store.findSubscriber(address))?.status;
       }
@@ -231,7 +242,7 @@ for (const backend of BACKENDS) {
         for (const address of readers) await store.add({ address, name: '', fields: {} }, 'test', T0);
         const { send } = await store.createSend({
           articleId: 'tag:kurier.example,2026:bochum',
-          email: {},
+          email: await frozenEmail('tag:kurier.example,2026:bochum'),
           frozenAt: T0,
         });
         const batch = await store.claimBatch(send.id, { owner: 'test', limit: 10, now: T0 });
@@ -295,7 +306,7 @@ for (const backend of BACKENDS) {
         ]);
 
         const shown = await runCli(root, ['status'], env);
-        expect(shown.code).toBe(0);
+        expect(shown.code, shown.err.join('\n')).toBe(0);
         expect(shown.out).toContain(
           '  tag:kurier.example,2026:bochum: 3 sent; 1 bounced (33.33 %), 1 complaints (33.33 %), 0 soft bounces, 0 unsubscribed by mail, 0 refused as sender',
         );
@@ -307,7 +318,7 @@ for (const backend of BACKENDS) {
         try {
           const { send: later } = await next.createSend({
             articleId: 'tag:kurier.example,2026:next',
-            email: {},
+            email: await frozenEmail('tag:kurier.example,2026:next'),
             frozenAt: T0,
           });
           expect((await next.readRecipients(later.id, 0, 10)).map((r) => r.email)).toEqual([
@@ -323,7 +334,7 @@ for (const backend of BACKENDS) {
         await store.add({ address: 'anna@example.org', name: '', fields: {} }, 'test', T0);
         const { send } = await store.createSend({
           articleId: 'tag:kurier.example,2026:server',
-          email: {},
+          email: await frozenEmail('tag:kurier.example,2026:server'),
           frozenAt: T0,
         });
         await store.close();
@@ -364,7 +375,7 @@ for (const backend of BACKENDS) {
         );
         const { send } = await store.createSend({
           articleId: 'tag:kurier.example,2026:kill',
-          email: {},
+          email: await frozenEmail('tag:kurier.example,2026:kill'),
           frozenAt: T0,
         });
         const batch = await store.claimBatch(send.id, { owner: 'test', limit: 300, now: T0 });
