@@ -101,6 +101,43 @@ describe('renderPages', () => {
   });
 });
 
+describe('the sign-up form', () => {
+  const article = makeArticle();
+  const subscriptions = {
+    url: 'https://kurier.example/newsletter/',
+    privacyUrl: 'https://kurier.example/datenschutz/',
+    consent: 'Ich möchte den Newsletter erhalten & kann mich jederzeit abmelden.',
+  };
+
+  it('is on no page without subscriptions.url', () => {
+    for (const html of pagesOf(makeSite(), [article], templates).values())
+      expect(html).not.toContain('<form');
+  });
+
+  it('posts to the service from the index and every article page, with the consent wording and the privacy link', () => {
+    const pages = pagesOf(makeSite({ subscriptions }), [article], templates);
+    for (const [name, page] of [
+      ['index.html', 'https://kurier.example/'],
+      ['gruesse-aus-bochum/index.html', article.url],
+    ] as const) {
+      const html = pages.get(name) ?? '';
+      expect(html).toContain('<form method="post" action="https://kurier.example/newsletter/subscribe">');
+      expect(html).toMatch(/<input id="signup-email" name="email" type="email" required/);
+      expect(html).toContain(`<input type="hidden" name="page" value="${page}">`);
+      expect(html).toContain(
+        `<input type="hidden" name="form" value="${name === 'index.html' ? 'index' : 'article'}">`,
+      );
+      expect(html).toContain(
+        '<input type="hidden" name="consent" value="Ich möchte den Newsletter erhalten &amp; kann mich jederzeit abmelden.">',
+      );
+      expect(html).toContain('<a href="https://kurier.example/datenschutz/">Datenschutzerklärung</a>');
+      // The honeypot: a field people never see (display: none in the stylesheet) and bots fill in.
+      expect(html).toContain('<p class="signup-trap">');
+    }
+    expect(pages.get('style.css')).toContain('.signup-trap { display: none; }');
+  });
+});
+
 describe('errors in page templates', () => {
   const site = makeSite();
   const errorOf = (broken: PageTemplates): KurierError => {

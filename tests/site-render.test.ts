@@ -1,6 +1,6 @@
 // The built pages in real headless Chromium, served over HTTP on 127.0.0.1: layout at every width and axe-core.
 
-import { readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -48,6 +48,12 @@ describe.skipIf(lacks('chromium'))('the web pages in real Chromium', () => {
 
   beforeAll(async () => {
     root = await makeProject();
+    // With the sign-up form, so that it is checked too, at every width and in both schemes.
+    await appendFile(
+      path.join(root, 'content', 'site.yaml'),
+      'subscriptions:\n  url: https://kurier.example/newsletter/\n  privacyUrl: https://kurier.example/datenschutz/\n' +
+        '  consent: Ich möchte den Newsletter per E-Mail erhalten und kann mich jederzeit abmelden.\n',
+    );
     expect((await runCli(root, ['build'])).code).toBe(0);
     server = await serve(path.join(root, 'out'));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;

@@ -111,7 +111,16 @@ export function parseSite(source: string, file: string = SETTINGS_FILE): Site {
     logo: settings.logo === undefined ? undefined : absoluteUrl(settings.logo, baseUrl.href),
     feedEntries: settings.feed.entries,
     email: { ...settings.email, imprint: settings.email.imprint },
-    subscriptions: settings.subscriptions,
+    subscriptions:
+      settings.subscriptions === undefined
+        ? undefined
+        : {
+            ...settings.subscriptions,
+            // The form posts to <url>subscribe: the service's routes live below it.
+            url: settings.subscriptions.url.endsWith('/')
+              ? settings.subscriptions.url
+              : `${settings.subscriptions.url}/`,
+          },
     sourcePath: file,
   };
 }

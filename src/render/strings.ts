@@ -9,6 +9,10 @@ export interface Strings {
   readonly updated: string;
   readonly skipToContent: string;
   readonly subscribe: string;
+  readonly signupTitle: string;
+  readonly emailLabel: string;
+  readonly nameLabel: string;
+  readonly privacy: string;
   readonly tags: string;
   readonly articles: string;
   readonly noArticles: string;
@@ -33,6 +37,10 @@ const STRINGS: Readonly<Record<'de' | 'en', Strings>> = {
     updated: 'aktualisiert am',
     skipToContent: 'Zum Inhalt springen',
     subscribe: 'Abonnieren',
+    signupTitle: 'Newsletter abonnieren',
+    emailLabel: 'E-Mail-Adresse',
+    nameLabel: 'Name (freiwillig)',
+    privacy: 'Datenschutzerklärung',
     tags: 'Schlagwörter',
     articles: 'Artikel',
     noArticles: 'Noch keine Artikel.',
@@ -65,6 +73,10 @@ const STRINGS: Readonly<Record<'de' | 'en', Strings>> = {
     updated: 'updated',
     skipToContent: 'Skip to content',
     subscribe: 'Subscribe',
+    signupTitle: 'Subscribe to the newsletter',
+    emailLabel: 'Email address',
+    nameLabel: 'Name (optional)',
+    privacy: 'Privacy notice',
     tags: 'Tags',
     articles: 'Articles',
     noArticles: 'No articles yet.',
