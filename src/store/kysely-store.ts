@@ -58,9 +58,9 @@ const DEFERRED = 4;
 const SKIPPED = 5;
 /** Rows per statement when copying: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const CHUNK = 500;
+/** A key for pg_advisory_xact_lock: the one-time import of an old state folder runs in one process only. */
+const LEGACY_LOCK = 0x6b75_7269;
 const PAGE = 1000;
-/** pg_advisory_xact_lock key of the one-time import of a file-based state folder. */
-const LEGACY_LOCK = 7_274_001;
 const LEGACY_KEY = 'legacy-state-imported';
 
 /** An intention waiting for the next SQLite group commit. */
@@ -1223,8 +1223,9 @@ export class KyselyStore implements Store {
     if (done !== undefined) return summary;
     const sends = await readLegacySends(stateDir);
     return this.#transact(async (db) => {
-      // Two servers starting at once on PostgreSQL: the second waits here for the first's commit (read
-      // committed), then sees its record below. SQLite's BEGIN IMMEDIATE already orders them.
+      // PostgreSQL: two processes starting at once would both find no mark (read committed) and both
+      // import; the second waits here until the first commits, then sees its mark (found by a test of two
+      // servers starting together: "duplicate key … meta_pkey"). SQLite's BEGIN IMMEDIATE orders them already.
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${LEGACY_LOCK})`.execute(db);
       // Checked again inside the transaction: a second process may have imported meanwhile.
       const again = await db
