@@ -1,17 +1,15 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import path from 'node:path';
-import { planVerpKeys } from '../bounces/keys.ts';
 import { buildAndPickArticle } from '../build/pick.ts';
 import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import { readSendEnv } from '../send/env.ts';
-import { frozenMessageOf, type MessageKeys } from '../send/message.ts';
-import { createDryRunTransport, createOutboxTransport, outboxDirectory } from '../send/outbox.ts';
-import { printSummary } from '../send/report.ts';
+import { frozenMessageOf } from '../send/message.ts';
+import { outboxDirectory } from '../send/outbox.ts';
+import { printSendReport } from '../send/report.ts';
 import {
   defaultSendDeps,
   type SendDeps,
@@ -19,10 +17,10 @@ import {
   sendNewsletter,
   sendTestCopy,
 } from '../send/service.ts';
-import { checkDkimKey, createSmtpTransport, haltError, heloName } from '../send/transport.ts';
+import { openTransport, planMessageKeys } from '../send/setup.ts';
+import { checkDkimKey } from '../send/transport.ts';
 import { openProjectStore } from '../subscribe/open-store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
-import { planKeyRing } from '../subscribe/tokens.ts';
 import {
   defineCommand,
   flagOption,
@@ -80,8 +78,6 @@ export type PublishDeps = Pick<SendDeps, 'retry' | 'clock' | 'random' | 'nonce'>
 
 export const defaultPublishDeps: PublishDeps = defaultSendDeps;
 
-const number = new Intl.NumberFormat('en-US');
-
 export async function runPublish(
   options: PublishOptions,
   positionals: readonly string[],
@@ -100,14 +96,7 @@ export async function runPublish(
   }
   if (sendEnv.dkim !== undefined) checkDkimKey(sendEnv.dkim);
   const subscriptionEnv = parseSubscriptionEnv(context.env);
-  const keys: MessageKeys =
-    subscriptionEnv.secrets.length === 0
-      ? { secret: sendEnv.secret, ring: undefined, verp: [] }
-      : {
-          secret: sendEnv.secret,
-          ring: planKeyRing(subscriptionEnv.secrets),
-          verp: planVerpKeys(subscriptionEnv.secrets),
-        };
+  const keys = planMessageKeys(sendEnv.secret, subscriptionEnv.secrets);
   const picked = await buildAndPickArticle(
     { root, outDir: paths.outDir, stateDir: paths.stateDir },
     positionals[0],
@@ -119,17 +108,13 @@ export async function runPublish(
   );
   const message = frozenMessageOf(picked.build.site, picked.article, picked.email);
   const outbox = outboxDirectory(paths.stateDir, picked.article.slug);
-  const transport =
-    mode === 'dry-run'
-      ? createDryRunTransport()
-      : sendEnv.smtp !== undefined
-        ? createSmtpTransport({
-            server: sendEnv.smtp,
-            name: heloName(hostname(), message.email.from.email),
-            connections: options.connections,
-            dkim: sendEnv.dkim,
-          })
-        : createOutboxTransport(outbox);
+  const transport = openTransport({
+    mode,
+    sendEnv,
+    from: message.email.from.email,
+    connections: options.connections,
+    outbox,
+  });
   const sendDeps: SendDeps = { ...deps, transport, io, now: context.now, signal: context.signal };
   try {
     if (options.to !== undefined) {
@@ -176,27 +161,11 @@ export async function runPublish(
       await store.close();
     }
     if (report.kind === 'nothing') return 0;
-    const { summary } = report;
-    printSummary(
-      io,
-      summary,
-      mode === 'dry-run' ? 'Rendered (not sent)' : mode === 'smtp' ? 'Sent' : 'Written',
-    );
-    if (mode === 'outbox' && summary.sent > 0) {
-      io.out(`The messages are in ${path.relative(root, outbox)}/; set SMTP_URL to send them.`);
-    }
-    if (summary.halt !== undefined)
-      throw haltError(summary.halt.reason, summary.halt.response, transport.description);
-    if (summary.interrupted) {
-      io.err('Stopped. Run kurier publish again to continue where it stopped.');
-      return 1;
-    }
-    if (summary.deferred > 0) {
-      io.err(
-        `${number.format(summary.deferred)} recipient(s) deferred by the server: run kurier publish again later.`,
-      );
-    }
-    return summary.rejected + summary.deferred + summary.notAttempted > 0 ? 1 : 0;
+    return printSendReport(io, report.summary, {
+      mode,
+      outbox: path.relative(root, outbox),
+      via: transport.description,
+    });
   } finally {
     await transport.close();
   }

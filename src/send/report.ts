@@ -3,6 +3,8 @@
 import type { Io } from '../context.ts';
 import type { DeliverySummary } from './deliver.ts';
 import { formatDuration } from './progress.ts';
+import type { SendMode } from './service.ts';
+import { haltError } from './transport.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -20,4 +22,36 @@ export function printSummary(io: Io, summary: DeliverySummary, verb: string): vo
   if (summary.hardBounces > 0) {
     io.out(`${number.format(summary.hardBounces)} address(es) do not exist and joined the suppression list.`);
   }
+}
+
+export interface ReportPlace {
+  readonly mode: SendMode;
+  /** The outbox folder, as the user names it. */
+  readonly outbox: string;
+  /** The transport, for the message of a halt. */
+  readonly via: string;
+}
+
+/** Prints what a run did and says what to do next; the exit code: 0 when every recipient of the run got it. */
+export function printSendReport(io: Io, summary: DeliverySummary, place: ReportPlace): number {
+  const { mode } = place;
+  printSummary(
+    io,
+    summary,
+    mode === 'dry-run' ? 'Rendered (not sent)' : mode === 'smtp' ? 'Sent' : 'Written',
+  );
+  if (mode === 'outbox' && summary.sent > 0) {
+    io.out(`The messages are in ${place.outbox}/; set SMTP_URL to send them.`);
+  }
+  if (summary.halt !== undefined) throw haltError(summary.halt.reason, summary.halt.response, place.via);
+  if (summary.interrupted) {
+    io.err('Stopped. Run kurier publish again to continue where it stopped.');
+    return 1;
+  }
+  if (summary.deferred > 0) {
+    io.err(
+      `${number.format(summary.deferred)} recipient(s) deferred by the server: run kurier publish again later.`,
+    );
+  }
+  return summary.rejected + summary.deferred + summary.notAttempted > 0 ? 1 : 0;
 }
