@@ -124,6 +124,26 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** How a run paces its delivery: connections, rate, retries, and the progress it shows. */
+function pacingOf(
+  input: { readonly connections: number; readonly rate: number | undefined },
+  deps: SendDeps,
+  io: Io,
+  planned: number,
+) {
+  return {
+    connections: input.connections,
+    rate: input.rate,
+    retry: deps.retry,
+    clock: deps.clock,
+    random: deps.random,
+    wallTime: () => deps.now().getTime(),
+    signal: deps.signal,
+    planned,
+    onProgress: createProgressReporter(io, () => deps.clock.now()),
+  };
+}
+
 export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<SendReport> {
   const { io, transport } = deps;
   const { store } = input;
@@ -264,15 +284,7 @@ export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<
           deps.now(),
           response,
         ),
-      connections: input.connections,
-      rate: input.rate,
-      retry: deps.retry,
-      clock: deps.clock,
-      random: deps.random,
-      wallTime: () => deps.now().getTime(),
-      signal: deps.signal,
-      planned: plan.toSend,
-      onProgress: createProgressReporter(io, () => deps.clock.now()),
+      ...pacingOf(input, deps, io, plan.toSend),
     });
     // The store skips readers suppressed since the freeze as it claims them; they count as skipped here.
     await recorder.flush();
@@ -403,15 +415,7 @@ async function rehearse(
     transport,
     journal: undefined,
     suppressed: new Set(),
-    connections: input.connections,
-    rate: input.rate,
-    retry: deps.retry,
-    clock: deps.clock,
-    random: deps.random,
-    wallTime: () => deps.now().getTime(),
-    signal: deps.signal,
-    planned: plan.toSend,
-    onProgress: createProgressReporter(io, () => deps.clock.now()),
+    ...pacingOf(input, deps, io, plan.toSend),
   });
   return { kind: 'delivered', title: maker.message.title, plan, summary };
 }

@@ -1,8 +1,6 @@
 // The pages of kurier server from templates/server/page.hbs, in the site's language with its stylesheet.
 
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { KurierError } from '../error.ts';
+import { readTemplateSource, type TemplateSource } from '../email/read-templates.ts';
 import { compileTemplate } from '../render/handlebars.ts';
 import { planSubscriptionStrings, type SubscriptionStrings } from '../subscribe/strings.ts';
 
@@ -39,17 +37,8 @@ export interface PageData {
 
 export type PageRenderer = (kind: PageKind, token?: string) => string;
 
-export async function readPageTemplate(templatesDir: string): Promise<{ file: string; source: string }> {
-  const file = path.posix.join('templates', PAGE_TEMPLATE);
-  try {
-    return { file, source: await readFile(path.join(templatesDir, PAGE_TEMPLATE), 'utf8') };
-  } catch (error) {
-    throw new KurierError(
-      'TEMPLATE_INVALID',
-      `cannot read the page template of kurier server (${(error as Error).message}); restore it from Kurier's templates/ folder.`,
-      { file, cause: error },
-    );
-  }
+export function readPageTemplate(templatesDir: string): Promise<TemplateSource> {
+  return readTemplateSource(templatesDir, PAGE_TEMPLATE, 'the page template of kurier server');
 }
 
 export function planPage(site: PageSite, strings: SubscriptionStrings, kind: PageKind, token = ''): PageData {

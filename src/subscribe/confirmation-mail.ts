@@ -1,10 +1,9 @@
 // The confirmation mail of a sign-up: templates/confirm.mjml.hbs and confirm.txt.hbs, filled and compiled by
 // MJML once at start (with markers where the reader's greeting and link go), then one cheap MIME message per mail.
 
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { renderMjml } from '../email/compile.ts';
 import { encodeQuotedPrintable, formatDate } from '../email/mime.ts';
+import { readEmailPartials, readTemplateSource } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
 import { compileTemplate, escapeHtml } from '../render/handlebars.ts';
 import { planSubscriptionStrings } from './strings.ts';
@@ -20,23 +19,10 @@ export interface ConfirmationTemplates {
 }
 
 export async function readConfirmationTemplates(templatesDir: string): Promise<ConfirmationTemplates> {
-  const read = async (name: string) => {
-    const file = path.posix.join('templates', name);
-    try {
-      return { file, source: await readFile(path.join(templatesDir, name), 'utf8') };
-    } catch (error) {
-      throw new KurierError(
-        'TEMPLATE_INVALID',
-        `cannot read the confirmation mail template (${(error as Error).message}); restore it from Kurier's templates/ folder.`,
-        { file, cause: error },
-      );
-    }
-  };
-  const names = await readdir(path.join(templatesDir, 'email-partials')).catch(() => [] as string[]);
-  const partials: Record<string, string> = {};
-  for (const name of names.filter((entry) => entry.endsWith('.hbs'))) {
-    partials[name.slice(0, -'.hbs'.length)] = (await read(path.posix.join('email-partials', name))).source;
-  }
+  const read = (name: string) => readTemplateSource(templatesDir, name, 'the confirmation mail template');
+  const partials = Object.fromEntries(
+    Object.entries(await readEmailPartials(templatesDir)).map(([name, partial]) => [name, partial.source]),
+  );
   return { html: await read(CONFIRM_HTML_TEMPLATE), text: await read(CONFIRM_TEXT_TEMPLATE), partials };
 }
 
