@@ -3,7 +3,7 @@
 // commands and the CLI entry on top. Shared basics (error, schema, context, time, threads) sit below all.
 /** Layers from the bottom up; a module may import its own layer and the ones below. */
 const LAYERS = [
-  ['^src/(error|schema|context|environment|time|threads|text)\\.ts$'],
+  ['^src/(error|schema|context|environment|time|threads|text|address)\\.ts$'],
   ['^src/model\\.ts$'],
   ['^src/content/', '^src/(render|email)/'],
   ['^src/build/'],

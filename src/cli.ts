@@ -31,8 +31,16 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/serve.ts')).serveCommand,
   },
   {
+    name: 'server',
+    load: async () => (await import('./commands/server.ts')).serverCommand,
+  },
+  {
     name: 'status',
     load: async () => (await import('./commands/status.ts')).statusCommand,
+  },
+  {
+    name: 'subscribers',
+    load: async () => (await import('./commands/subscribers.ts')).subscribersCommand,
   },
 ];
 

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'PATH_TOO_LONG'
   | 'PORT_IN_USE'
   | 'IMAP_FAILED'
+  | 'STORE_INVALID'
+  | 'STORE_UNAVAILABLE'
   | 'USAGE';
 
 export interface ErrorPlace {

@@ -17,7 +17,7 @@ describe('kurier', () => {
     const help = await runCli('/nonexistent', ['--help']);
     expect(help.code).toBe(0);
     const names = [...help.out.join('\n').matchAll(/^ {2}(\S+) {2,}/gm)].map((match) => match[1]);
-    expect(names).toEqual(['build', 'new', 'publish', 'serve', 'status']);
+    expect(names).toEqual(['build', 'new', 'publish', 'serve', 'server', 'status', 'subscribers']);
     for (const name of names) {
       const run = await runCli('/nonexistent', [name as string, '--help']);
       expect(run.code).toBe(0);

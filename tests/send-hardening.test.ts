@@ -5,6 +5,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'n
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAddress } from '../src/address.ts';
 import { buildAndPickArticle } from '../src/build/pick.ts';
 import { main } from '../src/cli.ts';
 import {
@@ -16,7 +17,6 @@ import {
 import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { formatError, KurierError } from '../src/error.ts';
-import { parseAddress } from '../src/send/address.ts';
 import { readSendEnv, secretProblem } from '../src/send/env.ts';
 import { openJournal, readJournal } from '../src/send/journal.ts';
 import { frozenMessageOf, messageIdOf, prepareMessageMaker } from '../src/send/message.ts';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseAddress } from '../src/send/address.ts';
+import { parseAddress } from '../src/address.ts';
 import { AppendLog } from '../src/send/files.ts';
 import { openJournal, readJournal, SENT } from '../src/send/journal.ts';
 import {

@@ -248,7 +248,7 @@ function checkNoMarker(article: Article, data: EmailTemplateData, templates: Ema
 }
 
 /** `templates`: the HTML template first, then its partials, to find the source line of an MJML error. */
-async function renderMjml(source: string, templates: readonly TemplateSource[]): Promise<string> {
+export async function renderMjml(source: string, templates: readonly TemplateSource[]): Promise<string> {
   const file = templates[0]?.file ?? '';
   // Loaded on first use: MJML takes ~0.4 s to import, and a build whose emails all come from the cache
   // never needs it.

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { parseAddress, quoteForMessage } from '../address.ts';
 import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { parseAddress, quoteForMessage } from './address.ts';
 import { type DeliverySummary, deliver } from './deliver.ts';
 import { stateWriteError } from './files.ts';
 import { type Journal, openJournal, readJournal } from './journal.ts';

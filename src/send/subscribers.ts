@@ -4,9 +4,9 @@ import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { parseAddress } from '../address.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { parseAddress } from './address.ts';
 
 export type ListFormat = 'kurier' | 'listmonk' | 'mailchimp';
 

@@ -2,9 +2,9 @@
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { parseAddress } from '../address.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { parseAddress } from './address.ts';
 import { JsonLinesLog, parseJsonLine, readLines } from './files.ts';
 
 export const SUPPRESSION_FILE = 'suppressed.jsonl';

@@ -1,0 +1,142 @@
+// The state folder of the file-based Kurier (before the store), read for its one-time import: suppressed.jsonl
+// and sends/<hash>/{send.json, recipients.jsonl, journal.jsonl}. The formats are frozen here as they were written.
+
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { KurierError } from '../error.ts';
+import { z } from '../schema.ts';
+
+const suppressionSchema = z.object({
+  email: z.string().min(1),
+  reason: z.enum(['unsubscribed', 'bounced', 'complained']).default('unsubscribed'),
+  at: z.string().optional(),
+  detail: z.string().optional(),
+});
+
+export type LegacySuppression = z.output<typeof suppressionSchema> & { readonly line: number };
+
+const metaSchema = z
+  .object({
+    version: z.literal(1),
+    articleId: z.string(),
+    frozenAt: z.string(),
+    total: z.number().int().min(0),
+  })
+  .loose();
+
+export type LegacyMeta = z.output<typeof metaSchema>;
+
+const recipientSchema = z.object({
+  email: z.string().min(1),
+  name: z.string().default(''),
+  fields: z.record(z.string(), z.string()).default({}),
+});
+
+export type LegacyRecipient = z.output<typeof recipientSchema>;
+
+const recordSchema = z.object({
+  i: z.number().int().nonnegative(),
+  s: z.enum(['attempting', 'sent', 'rejected', 'deferred', 'skipped']),
+  t: z.number(),
+  c: z.number().int().optional(),
+  r: z.string().optional(),
+});
+
+export type LegacyRecord = z.output<typeof recordSchema> & { readonly line: number };
+
+export interface LegacySend {
+  readonly dir: string;
+  readonly meta: LegacyMeta;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Complete lines only: a last line without its newline was cut short by a crash and never counted. */
+async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
+  let rest = '';
+  let line = 0;
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
+    const parts = (rest + (chunk as string)).split('\n');
+    rest = parts.pop() ?? '';
+    for (const text of parts) {
+      line += 1;
+      yield { text, line };
+    }
+  }
+}
+
+function parseLine<T>(schema: z.ZodType<T>, text: string, file: string, line: number, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new KurierError(
+      'STORE_INVALID',
+      `this line of ${what} is damaged, so the old state folder cannot be imported; fix or remove the line and run again (nothing was imported).`,
+      { file, line },
+    );
+  }
+  return parsed.data;
+}
+
+export async function* readLegacySuppression(stateDir: string): AsyncGenerator<LegacySuppression> {
+  const file = path.join(stateDir, 'suppressed.jsonl');
+  if (!(await exists(file))) return;
+  for await (const { text: raw, line } of readLines(file)) {
+    const text = raw.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    // A bare address: what a person or an unsubscribe form appended with `echo`.
+    const entry = text.startsWith('{')
+      ? parseLine(suppressionSchema, text, file, line, 'the suppression list')
+      : { email: text, reason: 'unsubscribed' as const };
+    yield { ...entry, line };
+  }
+}
+
+export async function readLegacySends(stateDir: string): Promise<LegacySend[]> {
+  const root = path.join(stateDir, 'sends');
+  const names = await readdir(root).catch(() => [] as string[]);
+  const sends: LegacySend[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(root, name, 'send.json');
+    if (!(await exists(file))) continue;
+    const meta = parseLine(metaSchema, await readFile(file, 'utf8'), file, 1, 'the send description');
+    sends.push({ dir: path.join(root, name), meta });
+  }
+  return sends;
+}
+
+export async function* readLegacyRecipients(dir: string): AsyncGenerator<LegacyRecipient> {
+  const file = path.join(dir, 'recipients.jsonl');
+  if (!(await exists(file))) return;
+  for await (const { text, line } of readLines(file)) {
+    yield parseLine(recipientSchema, text, file, line, 'the frozen recipient list');
+  }
+}
+
+export async function* readLegacyJournal(dir: string, total: number): AsyncGenerator<LegacyRecord> {
+  const file = path.join(dir, 'journal.jsonl');
+  if (!(await exists(file))) return;
+  for await (const { text, line } of readLines(file)) {
+    if (text === '') continue;
+    const record = parseLine(recordSchema, text, file, line, 'the send journal');
+    if (record.i >= total) {
+      throw new KurierError(
+        'STORE_INVALID',
+        `the journal names recipient ${record.i}, but the frozen list has only ${total}; the journal belongs to another send.`,
+        { file, line },
+      );
+    }
+    yield { ...record, line };
+  }
+}
