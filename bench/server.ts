@@ -5,6 +5,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -112,13 +113,25 @@ async function seed(store: Store, count: number, list: string): Promise<string[]
   return tokens;
 }
 
+/**
+ * The server process's CPU time so far in ms (Linux /proc, 100 ticks a second): requests per CPU second says
+ * what one free core would do, whatever else shares the machine while the bench runs.
+ */
+function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Run {
   readonly perSecond: number;
+  /** Server CPU per request. */
+  readonly cpuMs: number;
   readonly p99: number;
   readonly unexpected: number;
 }
 
 async function load(
+  server: ChildProcess,
   url: string,
   amount: number,
   expected: number,
@@ -127,6 +140,7 @@ async function load(
   let next = 0;
   let unexpected = 0;
   const started = process.hrtime.bigint();
+  const cpuBefore = cpuMs(server.pid);
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -145,8 +159,10 @@ async function load(
     ],
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const requests = result.requests.total || result.requests.sent;
   return {
-    perSecond: (result.requests.total || result.requests.sent) / seconds,
+    perSecond: requests / seconds,
+    cpuMs: (cpuMs(server.pid) - cpuBefore) / requests,
     p99: result.latency.p99,
     unexpected: unexpected + result.errors + result.timeouts,
   };
@@ -164,12 +180,12 @@ async function benchBackend(backend: Backend, print: (line: string) => void): Pr
     await seeding.close();
     const server = await startServer(root, port, backend);
     try {
-      const oneClick = await load(publicUrl, UNSUBSCRIBES, 200, (index) => ({
+      const oneClick = await load(server, publicUrl, UNSUBSCRIBES, 200, (index) => ({
         path: `/unsubscribe?token=${tokens[index]}`,
         body: 'List-Unsubscribe=One-Click',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       }));
-      const signUps = await load(publicUrl, SIGN_UPS, 303, (index) => ({
+      const signUps = await load(server, publicUrl, SIGN_UPS, 303, (index) => ({
         path: '/subscribe',
         body: `email=neu.${index}%40beispiel.example&name=Neu+${index}&website=&page=https%3A%2F%2Fkurier.example%2F&form=site&consent=Ja`,
         headers: {
@@ -190,7 +206,7 @@ async function benchBackend(backend: Backend, print: (line: string) => void): Pr
           : `${oneClick.unexpected + signUps.unexpected} unexpected answers`,
       ].filter((problem) => problem !== '');
       print(
-        `  ${backend.name.padEnd(10)} one-click unsubscribes ${Math.round(oneClick.perSecond).toLocaleString('en')}/s (p99 ${oneClick.p99} ms), sign-ups ${Math.round(signUps.perSecond).toLocaleString('en')}/s (p99 ${signUps.p99} ms)${problems.length === 0 ? '' : `  FAILED: ${problems.join(', ')}`}`,
+        `  ${backend.name.padEnd(10)} one-click unsubscribes ${Math.round(oneClick.perSecond).toLocaleString('en')}/s (p99 ${oneClick.p99} ms, server CPU ${oneClick.cpuMs.toFixed(2)} ms each), sign-ups ${Math.round(signUps.perSecond).toLocaleString('en')}/s (p99 ${signUps.p99} ms, CPU ${signUps.cpuMs.toFixed(2)} ms each)${problems.length === 0 ? '' : `  FAILED: ${problems.join(', ')}`}`,
       );
       if (problems.length > 0) process.exitCode = 1;
     } finally {
