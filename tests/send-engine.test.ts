@@ -6,10 +6,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeliverySummary, deliver } from '../src/send/deliver.ts';
 import { readSendEnv } from '../src/send/env.ts';
-import { countStates, DEFERRED, openJournal, REJECTED, readJournal, SENT } from '../src/send/journal.ts';
+import type { IndexedRecipient, Recipient } from '../src/send/message.ts';
 import type { RetryPolicy } from '../src/send/plan.ts';
 import { type Clock, systemClock, TokenBucket } from '../src/send/rate.ts';
-import type { IndexedRecipient, Recipient } from '../src/send/recipients.ts';
+import { DEFERRED, REJECTED, SENT, STATES, type StateRecord } from '../src/send/states.ts';
 import { createSmtpTransport, type Transport } from '../src/send/transport.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
@@ -38,12 +38,34 @@ function render(recipient: Recipient): Buffer {
 }
 
 let dir: string;
+/** What the engine recorded, in order: the store's group commit sees the same. */
+let records: StateRecord[] = [];
 let server: TestSmtpServer | undefined;
 let transport: Transport | undefined;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'kurier-engine-'));
+  records = [];
 });
+
+/** The recorded states replayed onto one byte per recipient: the last record of each wins. */
+function replayStates(total: number): { states: Uint8Array; records: number } {
+  const states = new Uint8Array(total);
+  for (const record of records) states[record.i] = STATES.indexOf(record.s);
+  return { states, records: records.length };
+}
+
+function countStates(states: Uint8Array): Record<(typeof STATES)[number], number> {
+  const counts = Object.fromEntries(STATES.map((state) => [state, 0])) as Record<
+    (typeof STATES)[number],
+    number
+  >;
+  for (const state of states) {
+    const name = STATES[state];
+    if (name !== undefined) counts[name] += 1;
+  }
+  return counts;
+}
 
 afterEach(async () => {
   await transport?.close();
@@ -64,34 +86,34 @@ interface RunOptions {
 
 async function run(options: RunOptions): Promise<{ summary: DeliverySummary; states: Uint8Array }> {
   if (server === undefined || transport === undefined) throw new Error('start the server first');
-  const journal = await openJournal(path.join(dir, 'journal.jsonl'));
+  const journal = {
+    append: async (record: StateRecord) => {
+      records.push(record);
+    },
+  };
   const states = options.states ?? new Uint8Array(options.count);
-  try {
-    const summary = await deliver({
-      recipients: listOf(options.count),
-      states,
-      unknown: 'resend',
-      render,
-      envelopeFrom: 'bounces@kurier.example',
-      transport,
-      journal,
-      suppressed: options.suppressed ?? new Set(),
-      onHardBounce: async (recipient) => {
-        options.bounces?.push(recipient.email);
-      },
-      connections: options.connections ?? 3,
-      rate: undefined,
-      retry: FAST_RETRY,
-      clock: systemClock,
-      random: () => 0.5,
-      wallTime: () => Date.parse('2026-11-26T08:00:00Z'),
-      signal: options.signal ?? new AbortController().signal,
-      planned: options.count,
-    });
-    return { summary, states };
-  } finally {
-    await journal.close();
-  }
+  const summary = await deliver({
+    recipients: listOf(options.count),
+    states,
+    unknown: 'resend',
+    render,
+    envelopeFrom: () => 'bounces@kurier.example',
+    transport,
+    journal,
+    suppressed: options.suppressed ?? new Set(),
+    onHardBounce: async (recipient) => {
+      options.bounces?.push(recipient.email);
+    },
+    connections: options.connections ?? 3,
+    rate: undefined,
+    retry: FAST_RETRY,
+    clock: systemClock,
+    random: () => 0.5,
+    wallTime: () => Date.parse('2026-11-26T08:00:00Z'),
+    signal: options.signal ?? new AbortController().signal,
+    planned: options.count,
+  });
+  return { summary, states };
 }
 
 async function start(options: Parameters<typeof startSmtpServer>[0] = {}, connections = 3): Promise<void> {
@@ -113,7 +135,7 @@ describe('deliver', () => {
     const received = recipientsReceived();
     expect(received).toHaveLength(25);
     expect(new Set(received).size).toBe(25);
-    const replay = await readJournal(path.join(dir, 'journal.jsonl'), 25);
+    const replay = replayStates(25);
     expect(countStates(replay.states).sent).toBe(25);
     // "attempting" before and "sent" after each message.
     expect(replay.records).toBe(50);
@@ -202,7 +224,7 @@ describe('deliver', () => {
     expect(first.summary.notAttempted + first.summary.deferred).toBe(5);
     refusing = false;
     limited = false;
-    const replay = await readJournal(path.join(dir, 'journal.jsonl'), 10);
+    const replay = replayStates(10);
     const second = await run({ count: 10, states: replay.states, connections: 1 });
     expect(second.summary).toMatchObject({ sent: 5, halt: undefined });
     expect(recipientsReceived().sort()).toEqual(
@@ -219,7 +241,7 @@ describe('deliver', () => {
     await firstServer?.close();
     const first = await pending;
     expect(first.summary.halt?.reason).toBe('connection');
-    const journaled = await readJournal(path.join(dir, 'journal.jsonl'), 40);
+    const journaled = replayStates(40);
     const confirmed = new Set(
       [...journaled.states.entries()]
         .filter(([, state]) => state === SENT)
@@ -228,7 +250,7 @@ describe('deliver', () => {
     const delivered = new Set(firstServer?.received.flatMap((m) => m.to));
     await transport?.close();
     await start();
-    const replay = await readJournal(path.join(dir, 'journal.jsonl'), 40);
+    const replay = replayStates(40);
     const second = await run({ count: 40, states: replay.states });
     expect(second.summary.halt).toBeUndefined();
     const all = [...delivered, ...recipientsReceived()];
@@ -247,7 +269,7 @@ describe('deliver', () => {
     controller.abort();
     const first = await pending;
     expect(first.summary.interrupted).toBe(true);
-    const replay = await readJournal(path.join(dir, 'journal.jsonl'), 30);
+    const replay = replayStates(30);
     const counts = countStates(replay.states);
     // Nothing left in doubt: every message that left got its outcome recorded.
     expect(counts.attempting).toBe(0);
@@ -306,7 +328,7 @@ describe('deliver with --rate', () => {
       states: new Uint8Array(30),
       unknown: 'resend',
       render,
-      envelopeFrom: 'bounces@kurier.example',
+      envelopeFrom: () => 'bounces@kurier.example',
       transport,
       journal: undefined,
       suppressed: new Set(),

@@ -1,8 +1,8 @@
 // `kurier publish` end to end: a temp project, a real SMTP server on 127.0.0.1, real processes killed halfway.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,10 @@ import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
 import { messageIdOf } from '../src/send/message.ts';
+import { openStore } from '../src/store/open.ts';
+import { createDatabase, dropDatabase } from '../src/store/postgres.ts';
+import type { Store } from '../src/store/store.ts';
+import { lacks } from './support/requirements.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -27,6 +31,38 @@ const FAST = { ...defaultPublishDeps, retry: { attempts: 4, baseDelayMs: 5, maxD
 
 let root: string;
 let server: TestSmtpServer | undefined;
+/** Set by the PostgreSQL runs: a fresh database for each test. */
+let databaseUrl: string | undefined;
+let database: string | undefined;
+
+async function usePostgres(): Promise<void> {
+  const base = process.env.KURIER_TEST_DATABASE_URL ?? '';
+  database = `kurier_publish_${randomBytes(6).toString('hex')}`;
+  databaseUrl = await createDatabase(base, database);
+}
+
+/** DATABASE_URL when the test runs on PostgreSQL; nothing (SQLite in the state folder) otherwise. */
+function storeEnv(): Env {
+  return databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl };
+}
+
+/** The store as publish left it, for the test's look; closed afterwards. */
+async function withStore<T>(
+  use: (store: Store) => Promise<T>,
+  stateDir = path.join(root, '.kurier'),
+): Promise<T> {
+  const store = await openStore({
+    stateDir,
+    databaseUrl,
+    now: new Date('2026-11-26T08:00:00Z'),
+    randomBytes,
+  });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
 
 beforeEach(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'kurier-publish-'));
@@ -37,6 +73,9 @@ beforeEach(async () => {
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  if (database !== undefined) await dropDatabase(process.env.KURIER_TEST_DATABASE_URL ?? '', database);
+  database = undefined;
+  databaseUrl = undefined;
   await rm(root, { recursive: true, force: true });
 });
 
@@ -64,7 +103,7 @@ function context(env: Env, io: Io, signal = new AbortController().signal): Comma
 
 function smtpEnv(extra: Env = {}): Env {
   if (server === undefined) throw new Error('no server');
-  return { SMTP_URL: server.url, KURIER_SECRET: SECRET, ...extra };
+  return { SMTP_URL: server.url, KURIER_SECRET: SECRET, ...storeEnv(), ...extra };
 }
 
 async function publish(
@@ -109,7 +148,7 @@ async function startPublishProcess(started: number): Promise<{
   if (server === undefined) throw new Error('no server');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'kurier.ts'), 'publish'], {
     cwd: REPO,
-    env: { ...process.env, KURIER_ROOT: root, SMTP_URL: server.url, KURIER_SECRET: SECRET },
+    env: { ...process.env, KURIER_ROOT: root, SMTP_URL: server.url, KURIER_SECRET: SECRET, ...storeEnv() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -129,6 +168,59 @@ async function startPublishProcess(started: number): Promise<{
 
 function header(message: Awaited<ReturnType<TestSmtpServer['parsed']>>[number], name: string): string {
   return message.headerLines.find((line) => line.key === name)?.line ?? '';
+}
+
+/** SIGKILL mid-send, then a resume: nobody missing, duplicates only of messages in flight, each the same copy. */
+async function killAndResume(): Promise<void> {
+  server = await startSmtpServer({ delayMs: 4 });
+  const everyone = addresses(150);
+  await writeSubscribers(everyone);
+  const child = await startPublishProcess(40);
+  child.process.kill('SIGKILL');
+  expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  expect(server.received.length).toBeLessThan(150);
+
+  const second = await publish();
+  expect(second.code).toBe(0);
+  const copies = new Map<string, Set<string>>();
+  for (const message of await server.parsed()) {
+    const to =
+      message.to === undefined || Array.isArray(message.to) ? '' : (message.to.value[0]?.address ?? '');
+    copies.set(to, (copies.get(to) ?? new Set()).add(message.messageId ?? ''));
+  }
+  expect([...copies.keys()].sort()).toEqual([...everyone].sort());
+  // Any reader who got two copies got the same Message-ID twice: one message to their client.
+  for (const ids of copies.values()) expect(ids.size).toBe(1);
+  // And the same bytes: a resent copy is the copy that may have arrived before.
+  const raws = new Map<string, Set<string>>();
+  for (const message of server.received) {
+    const to = message.to[0] ?? '';
+    raws.set(to, (raws.get(to) ?? new Set()).add(message.raw.toString('base64')));
+  }
+  for (const copiesOfOne of raws.values()) expect(copiesOfOne.size).toBe(1);
+  // At most the messages in hand at the kill: two per connection (one on the wire, one journaled next),
+  // any of which may have arrived before its "sent" record reached the disk.
+  expect(server.received.length - 150).toBeLessThanOrEqual(10);
+}
+
+/** SIGTERM mid-send: what is in flight finishes, nothing stays in doubt, the next run sends the rest once. */
+async function stopAndResume(): Promise<void> {
+  server = await startSmtpServer({ delayMs: 4 });
+  const everyone = addresses(150);
+  await writeSubscribers(everyone);
+  const child = await startPublishProcess(30);
+  child.process.kill('SIGTERM');
+  expect(await child.exited).toEqual({ code: 1, signal: null });
+  expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
+  const status = collect();
+  await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
+  // Nothing in doubt after a clean stop, and no lock left behind.
+  expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
+  expect(status.out.join('\n')).not.toContain('right now');
+
+  expect((await publish()).code).toBe(0);
+  const received = server.received.flatMap((message) => message.to);
+  expect(received.sort()).toEqual([...everyone].sort());
 }
 
 describe('kurier publish', () => {
@@ -194,22 +286,28 @@ describe('kurier publish', () => {
     expect(first.out.join('\n')).toContain('Sent 13, rejected 2, deferred 0');
     expect(first.err).toContain('  rejected reader3@example.com: 550 5.1.1 No such user');
     expect(new Set(server.received.flatMap((m) => m.to)).size).toBe(13);
-    const suppression = await readFile(path.join(root, '.kurier', 'suppressed.jsonl'), 'utf8');
-    expect(suppression).toContain('"email":"reader3@example.com","reason":"bounced"');
-    expect(suppression).not.toContain('reader6');
+    await withStore(async (store) => {
+      expect(await store.isSuppressed('reader3@example.com')).toBe(true);
+      expect((await store.findSubscriber('reader3@example.com'))?.status).toBe('bounced');
+      expect(await store.isSuppressed('reader6@example.com')).toBe(false);
+    });
 
     const status = collect();
-    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
+    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
     expect(status.out.join('\n')).toContain(
       'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
     );
 
-    // A later article's list leaves the bounced address out.
-    await rm(path.join(root, '.kurier', 'sends'), { recursive: true });
+    // A later article's list leaves the bounced address out, and importing the list again does not bring it back.
     server.received.length = 0;
-    const again = await publish();
-    expect(again.out.join('\n')).toContain('1 on the suppression list');
-    expect(server.received.flatMap((m) => m.to)).not.toContain('reader3@example.com');
+    const again = await publish({ 'dry-run': true });
+    expect(again.out.join('\n')).toContain('1 unsubscribed, bounced or suppressed');
+    await withStore(async (store) => {
+      const { send } = await store.createSend({ articleId: 'tag:later', email: {}, frozenAt: new Date() });
+      expect(send.total).toBe(14);
+      const frozen = await store.readRecipients(send.id, 0, 100);
+      expect(frozen.map((row) => row.email)).not.toContain('reader3@example.com');
+    });
   });
 
   it('stops with a clear error before any message is sent when the login fails', async () => {
@@ -222,16 +320,7 @@ describe('kurier publish', () => {
     expect(error.message).toMatch(/refused the login .*535.*check user and password in SMTP_URL/);
     expect(server.received).toHaveLength(0);
     // The list was not frozen: fixing the password and the list takes effect on the next run.
-    await expect(readdir(path.join(root, '.kurier', 'sends'))).resolves.toEqual([
-      expect.stringMatching(/^[0-9a-f]{16}$/),
-    ]);
-    const dir = path.join(
-      root,
-      '.kurier',
-      'sends',
-      (await readdir(path.join(root, '.kurier', 'sends')))[0] ?? '',
-    );
-    expect(await readdir(dir)).toEqual([]);
+    expect(await withStore((store) => store.listSends())).toEqual([]);
 
     const ok = await publish();
     expect(ok.code).toBe(0);
@@ -259,7 +348,11 @@ describe('kurier publish', () => {
     const { code } = await publish({}, { SMTP_URL: server.url });
     expect(code).toBe(0);
     expect(server.received).toHaveLength(2);
-    expect(await readdir(path.join(root, 'private'))).toEqual(expect.arrayContaining(['sends']));
+    if (databaseUrl === undefined)
+      expect(await readdir(path.join(root, 'private'))).toEqual(expect.arrayContaining(['kurier.db']));
+    expect(
+      await withStore((store) => store.listSends(), path.join(root, 'private')).then((sends) => sends.length),
+    ).toBe(1);
   });
 
   it('stops with --strict on an invalid row, naming its line, and freezes nothing', async () => {
@@ -268,8 +361,10 @@ describe('kurier publish', () => {
     const error = await publishError({ strict: true });
     expect(error).toMatchObject({ code: 'SUBSCRIBER_INVALID', file: 'subscribers.csv', line: 3 });
     expect(server.received).toHaveLength(0);
-    const sends = path.join(root, '.kurier', 'sends');
-    for (const name of await readdir(sends)) expect(await readdir(path.join(sends, name))).toEqual([]);
+    await withStore(async (store) => {
+      expect(await store.listSends()).toEqual([]);
+      expect((await store.counts()).active).toBe(0);
+    });
   });
 
   it('lets no header in through a subscriber name', async () => {
@@ -298,58 +393,26 @@ describe('kurier publish', () => {
     expect(server.received).toHaveLength(20);
   });
 
-  it('resumes after the send process is killed with SIGKILL: nobody missing, a duplicate has the same Message-ID', async () => {
-    server = await startSmtpServer({ delayMs: 4 });
-    const everyone = addresses(150);
-    await writeSubscribers(everyone);
-    const child = await startPublishProcess(40);
-    child.process.kill('SIGKILL');
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(server.received.length).toBeLessThan(150);
+  it(
+    'resumes after the send process is killed with SIGKILL: nobody missing, a duplicate has the same Message-ID and bytes',
+    killAndResume,
+  );
 
-    const second = await publish();
-    expect(second.code).toBe(0);
-    const copies = new Map<string, Set<string>>();
-    for (const message of await server.parsed()) {
-      const to =
-        message.to === undefined || Array.isArray(message.to) ? '' : (message.to.value[0]?.address ?? '');
-      copies.set(to, (copies.get(to) ?? new Set()).add(message.messageId ?? ''));
-    }
-    expect([...copies.keys()].sort()).toEqual([...everyone].sort());
-    // Any reader who got two copies got the same Message-ID twice: one message to their client.
-    for (const ids of copies.values()) expect(ids.size).toBe(1);
-    // At most the messages in hand at the kill: two per connection (one on the wire, one journaled next),
-    // any of which may have arrived before its "sent" record reached the disk.
-    expect(server.received.length - 150).toBeLessThanOrEqual(10);
-  });
-
-  it('stops cleanly on SIGTERM (what is in flight finishes, exit 1) and the next run sends the rest once', async () => {
-    server = await startSmtpServer({ delayMs: 4 });
-    const everyone = addresses(150);
-    await writeSubscribers(everyone);
-    const child = await startPublishProcess(30);
-    child.process.kill('SIGTERM');
-    expect(await child.exited).toEqual({ code: 1, signal: null });
-    expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
-    const status = collect();
-    await statusCommand.run({}, [], await resolveRunContext(context({}, status.io), {}));
-    // Nothing in doubt after a clean stop, and no lock left behind.
-    expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
-    expect(status.out.join('\n')).not.toContain('right now');
-
-    expect((await publish()).code).toBe(0);
-    const received = server.received.flatMap((message) => message.to);
-    expect(received.sort()).toEqual([...everyone].sort());
-  });
+  it(
+    'stops cleanly on SIGTERM (what is in flight finishes, exit 1) and the next run sends the rest once',
+    stopAndResume,
+  );
 
   it('resends an unknown outcome with the same Message-ID by default, or leaves it with --unknown skip', async () => {
     server = await startSmtpServer();
     await writeSubscribers(addresses(3));
     expect((await publish()).code).toBe(0);
-    const [sendDir] = await readdir(path.join(root, '.kurier', 'sends'));
-    const journal = path.join(root, '.kurier', 'sends', sendDir ?? '', 'journal.jsonl');
-    // As if a run died with reader1's message on the wire (and a torn line after it).
-    await appendFile(journal, `${JSON.stringify({ i: 1, s: 'attempting', t: 0 })}\n{"i":2,"s":"sen`);
+    // As if a run died with reader1's message on the wire.
+    await withStore(async (store) => {
+      const [send] = await store.listSends();
+      if (send === undefined) throw new Error('no send');
+      await store.markStates(send.id, [{ index: 1, state: 'attempting', at: new Date() }]);
+    });
     const skipped = await publish({ unknown: 'skip' });
     expect(skipped.err.join('\n')).toContain('1 recipient(s) have an unknown outcome and are left alone');
     expect(server.received).toHaveLength(3);
@@ -394,7 +457,7 @@ describe('kurier publish', () => {
     const test = await publish({ to: 'editor@example.com' });
     expect(test.code).toBe(0);
     expect(server.received.map((m) => m.to)).toEqual([['editor@example.com']]);
-    await expect(readdir(path.join(root, '.kurier', 'sends'))).rejects.toThrow();
+    expect(await withStore((store) => store.listSends())).toEqual([]);
   });
 
   it('writes .eml files into the outbox without SMTP_URL, and a dry run writes nothing', async () => {
@@ -410,7 +473,7 @@ describe('kurier publish', () => {
     expect(eml).toContain('To: reader2@example.com\r\n');
     expect(eml).toContain('token=NO-SECRET');
     // A rehearsal fixes no list and records no send.
-    await expect(readdir(path.join(root, '.kurier', 'sends'))).rejects.toThrow();
+    expect(await withStore((store) => store.listSends())).toEqual([]);
   });
 
   it('never puts a subscriber address, the journal or a secret under out/', async () => {
@@ -431,5 +494,26 @@ describe('kurier publish', () => {
     }
     const error = await publishError({ state: 'out/state' });
     expect(error.code).toBe('OUT_DIR_UNSAFE');
+  });
+});
+
+describe.skipIf(lacks('postgres'))('kurier publish on PostgreSQL (DATABASE_URL)', () => {
+  beforeEach(usePostgres);
+
+  it('resumes after a SIGKILL: nobody missing, a duplicate has the same Message-ID and bytes', killAndResume);
+
+  it('stops cleanly on SIGTERM and the next run sends the rest once', stopAndResume);
+
+  it('refuses a second run of the same article while the first is sending', async () => {
+    server = await startSmtpServer({ delayMs: 30 });
+    await writeSubscribers(addresses(20));
+    let settled = false;
+    const first = publish({ connections: '1' }).finally(() => {
+      settled = true;
+    });
+    while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await publishError()).code).toBe('SEND_LOCKED');
+    expect((await first).code).toBe(0);
+    expect(server.received).toHaveLength(20);
   });
 });

@@ -69,7 +69,7 @@ for (const backend of BACKENDS) {
       await writeFile(path.join(root, 'list.csv'), 'email,name\nok@example.org,Ok\nnot-an-address,X\n');
       const result = await run('import', 'list.csv');
       expect(result.code).toBe(0);
-      expect(result.err).toEqual(['list.csv:3  skipped: "not-an-address" is not an email address']);
+      expect(result.err).toEqual(['list.csv:3  "not-an-address" is not an email address']);
       expect(result.out.join('\n')).toContain('1 added');
     });
 

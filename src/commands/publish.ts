@@ -1,13 +1,15 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { planVerpKeys } from '../bounces/keys.ts';
 import { buildAndPickArticle } from '../build/pick.ts';
 import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import { readSendEnv } from '../send/env.ts';
-import { frozenMessageOf } from '../send/message.ts';
+import { frozenMessageOf, type MessageKeys } from '../send/message.ts';
 import { createDryRunTransport, createOutboxTransport, outboxDirectory } from '../send/outbox.ts';
 import { printSummary } from '../send/report.ts';
 import {
@@ -18,6 +20,9 @@ import {
   sendTestCopy,
 } from '../send/service.ts';
 import { checkDkimKey, createSmtpTransport, haltError, heloName } from '../send/transport.ts';
+import { openProjectStore } from '../subscribe/open-store.ts';
+import { parseSubscriptionEnv } from '../subscribe/settings.ts';
+import { planKeyRing } from '../subscribe/tokens.ts';
 import {
   defineCommand,
   flagOption,
@@ -36,7 +41,7 @@ const options = {
     'the subscriber list (default: subscribers.csv); Kurier, listmonk or Mailchimp CSV',
   ),
   strict: flagOption('stop when the list has an invalid row (default: report and skip it)'),
-  'dry-run': flagOption('check and render everything, send nothing, record nothing'),
+  'dry-run': flagOption('check and render everything, send nothing, record no send'),
   to: {
     type: 'string',
     value: 'ADDRESS',
@@ -94,6 +99,15 @@ export async function runPublish(
     );
   }
   if (sendEnv.dkim !== undefined) checkDkimKey(sendEnv.dkim);
+  const subscriptionEnv = parseSubscriptionEnv(context.env);
+  const keys: MessageKeys =
+    subscriptionEnv.secrets.length === 0
+      ? { secret: sendEnv.secret, ring: undefined, verp: [] }
+      : {
+          secret: sendEnv.secret,
+          ring: planKeyRing(subscriptionEnv.secrets),
+          verp: planVerpKeys(subscriptionEnv.secrets),
+        };
   const picked = await buildAndPickArticle(
     { root, outDir: paths.outDir, stateDir: paths.stateDir },
     positionals[0],
@@ -119,7 +133,7 @@ export async function runPublish(
   const sendDeps: SendDeps = { ...deps, transport, io, now: context.now, signal: context.signal };
   try {
     if (options.to !== undefined) {
-      const copy = await sendTestCopy(options.to, message, sendEnv.secret, sendDeps);
+      const copy = await sendTestCopy(options.to, message, keys, sendDeps);
       if (copy.failure !== undefined) {
         io.err(`The test copy to ${copy.to} failed: ${copy.failure}`);
         return 1;
@@ -130,22 +144,37 @@ export async function runPublish(
       return 0;
     }
     const subscribersFile = path.resolve(root, options.subscribers ?? SUBSCRIBERS_FILE);
-    const report = await sendNewsletter(
-      {
-        stateDir: paths.stateDir,
-        subscribersFile,
-        displayName: path.relative(root, subscribersFile) || subscribersFile,
-        mode,
-        strict: options.strict,
-        unknown: options.unknown,
-        connections: options.connections,
-        rate: options.rate,
-        newSend: options['new-send'],
-        message,
-        secret: sendEnv.secret,
-      },
-      sendDeps,
-    );
+    const displayName = path.relative(root, subscribersFile) || subscribersFile;
+    // An explicit --subscribers must exist (the import says so); the default file is optional once the
+    // store has readers (sign-ups through kurier server, kurier subscribers import).
+    const list = { file: subscribersFile, displayName };
+    const store = await openProjectStore({
+      stateDir: paths.stateDir,
+      databaseUrl: subscriptionEnv.databaseUrl,
+      now: context.now(),
+      randomBytes,
+      onLegacyImport: (line) => io.err(line),
+    });
+    let report: Awaited<ReturnType<typeof sendNewsletter>>;
+    try {
+      report = await sendNewsletter(
+        {
+          store,
+          list: options.subscribers === undefined ? list : { ...list, required: true },
+          mode,
+          strict: options.strict,
+          unknown: options.unknown,
+          connections: options.connections,
+          rate: options.rate,
+          newSend: options['new-send'],
+          message,
+          keys,
+        },
+        sendDeps,
+      );
+    } finally {
+      await store.close();
+    }
     if (report.kind === 'nothing') return 0;
     const { summary } = report;
     printSummary(
@@ -185,11 +214,13 @@ Where it sends:
   SMTP_URL set        over SMTP (smtp://user:pass@host:587 or smtps://…:465); needs KURIER_SECRET
   SMTP_URL not set    writes every message as an .eml file into <state>/outbox/<slug>/
 Variables come from the environment or a .env file in the project root (the environment wins):
-  SMTP_URL, KURIER_SECRET (signs unsubscribe links), DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE,
-  DKIM_SELECTOR, DKIM_DOMAIN (optional DKIM signing), KURIER_STATE_DIR.`,
+  SMTP_URL, KURIER_SECRET (signs unsubscribe links and return paths), KURIER_OLD_SECRETS,
+  DATABASE_URL, DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, DKIM_SELECTOR, DKIM_DOMAIN (optional
+  DKIM signing), KURIER_STATE_DIR.`,
   footer: `The list and the message are frozen when a send starts: rows added later get the next article, and
-an edit of the article does not change a send that has begun. The suppression list
-(<state>/suppressed.jsonl: unsubscribed and hard-bounced addresses) always wins over the CSV.
+an edit of the article does not change a send that has begun. The list lives in the subscriber store
+(<state>/kurier.db, or DATABASE_URL=postgres://…); subscribers.csv (or --subscribers) is imported
+into it first, and never brings back an address that unsubscribed, bounced or complained.
 Exit code 0 when every recipient of this run got the email (or there was nobody to send to), 1 otherwise.`,
   options,
   allowPositionals: true,

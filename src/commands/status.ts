@@ -1,71 +1,78 @@
-// `kurier status [slug]`: what the send journals say: who has the newsletter, who not yet, whether a send runs.
+// `kurier status [slug]`: what the subscriber store says: the list's counts, and for each send who has the
+// newsletter, who not yet.
 
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { readJournal } from '../send/journal.ts';
-import { readLockState } from '../send/lock.ts';
+import { parseFrozenMessage } from '../send/message.ts';
 import { planResume } from '../send/plan.ts';
-import { JOURNAL_FILE, LOCK_FILE, readSends, type SendMeta } from '../send/recipients.ts';
+import type { SendInfo, Store } from '../store/store.ts';
+import { openProjectStore } from '../subscribe/open-store.ts';
+import { parseSubscriptionEnv } from '../subscribe/settings.ts';
 import { defineCommand, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
-async function readLockHolder(dir: string): Promise<string | undefined> {
-  const lock = await readLockState(path.join(dir, LOCK_FILE));
-  if (lock === undefined) return undefined;
-  const who =
-    lock.owner === undefined ? 'a run' : `process ${lock.owner.pid} (since ${lock.owner.startedAt})`;
-  return lock.running
-    ? `being sent right now by ${who}`
-    : `${who} stopped without finishing; kurier publish continues it (and takes over its lock)`;
+async function printList(io: Io, store: Store): Promise<void> {
+  const counts = await store.counts();
+  io.out(
+    `List: ${number.format(counts.active)} active, ${number.format(counts.pending)} pending, ` +
+      `${number.format(counts.unsubscribed)} unsubscribed, ${number.format(counts.bounced)} bounced, ` +
+      `${number.format(counts.complained)} complained; ${number.format(counts.suppressed)} on the suppression list.`,
+  );
 }
 
-async function printSend(io: Io, dir: string, meta: SendMeta): Promise<void> {
-  const replay = await readJournal(path.join(dir, JOURNAL_FILE), meta.total);
-  const plan = planResume(replay.states, 'resend');
-  const { done } = plan;
-  io.out(`${meta.slug}  "${meta.title}"`);
-  io.out(
-    `  list frozen ${meta.frozenAt}: ${number.format(meta.total)} recipients from ${meta.subscribers}` +
-      ` (left out: ${number.format(meta.list.invalid)} invalid, ${number.format(meta.list.duplicates)} duplicate,` +
-      ` ${number.format(meta.list.inactive)} unsubscribed or bounced, ${number.format(meta.list.suppressed)} suppressed)`,
-  );
+async function printSend(io: Io, store: Store, send: SendInfo): Promise<void> {
+  const message = parseFrozenMessage(send.email);
+  const { done } = planResume(await store.countStates(send.id), 'resend');
+  const edition = message === undefined || message.edition === 0 ? '' : ` (edition ${message.edition + 1})`;
+  io.out(`${message?.slug ?? send.articleId}${edition}  "${message?.title ?? send.articleId}"`);
+  io.out(`  list frozen ${send.frozenAt.toISOString()}: ${number.format(send.total)} recipients`);
   io.out(
     `  sent ${number.format(done.sent)}, rejected ${number.format(done.rejected)}, deferred ${number.format(done.deferred)},` +
       ` unknown ${number.format(done.attempting)}, skipped ${number.format(done.skipped)}, pending ${number.format(done.pending)}`,
   );
-  if (replay.lastAt !== undefined) io.out(`  last record ${new Date(replay.lastAt).toISOString()}`);
-  const holder = await readLockHolder(dir);
-  if (holder !== undefined) io.out(`  ${holder}`);
   const open = done.pending + done.deferred + done.attempting;
-  if (open > 0 && holder === undefined)
-    io.out(`  ${number.format(open)} to go: run kurier publish ${meta.slug}`);
+  if (open > 0) io.out(`  ${number.format(open)} to go: run kurier publish ${message?.slug ?? ''}`.trimEnd());
 }
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Show how far the newsletter sends got (from the send journal)',
+  summary: 'Show the subscriber list and how far the newsletter sends got',
   usage: 'kurier status [slug] [--state DIR]',
-  about: `Summarises the journal of every send (or of the article <slug>): recipients sent, rejected,
-deferred, unknown (the run stopped while their message was on the way), skipped and pending,
-and whether a send is running. Reads only the private state folder; sends nothing.`,
+  about: `Shows the counts of the subscriber list (active, pending, unsubscribed, bounced, complained,
+suppressed), then every send (or the sends of the article <slug>), newest first: recipients sent,
+rejected, deferred, unknown (a run stopped while their message was on the way), skipped and
+pending. Reads the subscriber store (<state>/kurier.db or DATABASE_URL); sends nothing.`,
   options: { state: stateOption },
   allowPositionals: true,
   async run(_values, positionals, context) {
     if (positionals.length > 1)
       throw new KurierError('USAGE', 'give at most one slug: kurier status [slug].');
-    const { stateDir } = context.paths;
     const slug = positionals[0];
-    const sends = (await readSends(stateDir)).filter((send) => slug === undefined || send.meta.slug === slug);
-    if (sends.length === 0) {
-      context.io.out(
-        slug === undefined ? 'No newsletter has been sent yet.' : `"${slug}" has not been sent yet.`,
+    const store = await openProjectStore({
+      stateDir: context.paths.stateDir,
+      databaseUrl: parseSubscriptionEnv(context.env).databaseUrl,
+      now: context.now(),
+      randomBytes,
+      onLegacyImport: (line) => context.io.err(line),
+    });
+    try {
+      await printList(context.io, store);
+      const sends = (await store.listSends()).filter(
+        (send) => slug === undefined || parseFrozenMessage(send.email)?.slug === slug,
       );
+      if (sends.length === 0) {
+        context.io.out(
+          slug === undefined ? 'No newsletter has been sent yet.' : `"${slug}" has not been sent yet.`,
+        );
+        return 0;
+      }
+      sends.sort((a, b) => b.frozenAt.getTime() - a.frozenAt.getTime() || b.id - a.id);
+      for (const send of sends) await printSend(context.io, store, send);
       return 0;
+    } finally {
+      await store.close();
     }
-    sends.sort((a, b) => b.meta.frozenAt.localeCompare(a.meta.frozenAt));
-    for (const send of sends) await printSend(context.io, send.dir, send.meta);
-    return 0;
   },
 });

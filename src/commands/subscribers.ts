@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { CommandContext } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { readSubscribers } from '../send/subscribers.ts';
-import type { ImportSummary, Store } from '../store/store.ts';
+import { importList } from '../send/import.ts';
+import type { Store } from '../store/store.ts';
 import { SUBSCRIBER_STATUSES } from '../store/store.ts';
 import { EXPORT_HEADER, renderCsvLine, renderExportRow } from '../subscribe/csv.ts';
 import { openProjectStore } from '../subscribe/open-store.ts';
@@ -31,41 +31,17 @@ const options = {
   state: stateOption,
 } satisfies OptionTable;
 
-function addSummaries(a: ImportSummary, b: ImportSummary): ImportSummary {
-  return {
-    added: a.added + b.added,
-    activated: a.activated + b.activated,
-    unchanged: a.unchanged + b.unchanged,
-    refused: a.refused + b.refused,
-    suppressed: a.suppressed + b.suppressed,
-    invalid: a.invalid + b.invalid,
-  };
-}
-
 async function importFile(store: Store, context: CommandContext, file: string): Promise<void> {
   const full = path.resolve(context.root, file);
-  const display = path.relative(context.root, full) || file;
-  let total: ImportSummary = { added: 0, activated: 0, unchanged: 0, refused: 0, suppressed: 0, invalid: 0 };
-  for await (const rows of readSubscribers(full, display)) {
-    const valid = [];
-    for (const row of rows) {
-      if (row.ok) {
-        const { subscriber } = row;
-        valid.push({
-          address: subscriber.email,
-          name: subscriber.name,
-          fields: subscriber.fields,
-          status: subscriber.status,
-        });
-      } else {
-        context.io.err(`${display}:${row.line}  skipped: ${row.problem}`);
-        total = { ...total, invalid: total.invalid + 1 };
-      }
-    }
-    total = addSummaries(total, await store.importRows(valid, display, context.now()));
-  }
+  const displayName = path.relative(context.root, full) || file;
+  const total = await importList(
+    store,
+    { file: full, displayName, required: true },
+    context.io,
+    context.now(),
+  );
   context.io.out(
-    `Imported ${display}: ${number.format(total.added)} added, ${number.format(total.activated)} pending made active, ` +
+    `Imported ${displayName}: ${number.format(total.added)} added, ${number.format(total.activated)} pending made active, ` +
       `${number.format(total.unchanged)} already active, ${number.format(total.refused)} not re-activated ` +
       `(unsubscribed, bounced, complained or forgotten), ${number.format(total.suppressed)} marked unsubscribed or bounced, ` +
       `${number.format(total.invalid)} invalid.`,

@@ -1,29 +1,29 @@
-// The delivery engine: frozen recipients → rendered messages → transport, journaled, rate-limited, retried, resumable.
+// The delivery engine: frozen recipients → rendered messages → transport, recorded, rate-limited, retried, resumable.
 
-import { ATTEMPTING, DEFERRED, type JournalRecord, REJECTED, SENT, SKIPPED } from './journal.ts';
+import type { IndexedRecipient, Recipient } from './message.ts';
 import { planRetryDelay, type RetryPolicy, shouldSend, type UnknownPolicy } from './plan.ts';
 import type { Progress } from './progress.ts';
 import { type Clock, TokenBucket } from './rate.ts';
-import type { IndexedRecipient, Recipient } from './recipients.ts';
+import { ATTEMPTING, DEFERRED, REJECTED, SENT, SKIPPED, type StateRecord } from './states.ts';
 import type { HaltReason, SendOutcome, Transport } from './transport.ts';
 
 /** Where the engine writes state changes; `append` resolves once the record is durable. */
-export interface JournalSink {
-  append(record: JournalRecord): Promise<void>;
+export interface StateSink {
+  append(record: StateRecord): Promise<void>;
 }
 
 export interface DeliverOptions {
   /** The frozen list in index order; only recipients whose state asks for it are sent. */
   readonly recipients: AsyncIterable<IndexedRecipient>;
-  /** One state byte per recipient, replayed from the journal; updated as the run goes. */
+  /** One state byte per recipient (by index); updated as the run goes. */
   readonly states: Uint8Array;
   readonly unknown: UnknownPolicy;
   readonly render: (recipient: Recipient, index: number) => Buffer;
-  /** MAIL FROM. */
-  readonly envelopeFrom: string;
+  /** MAIL FROM of one copy (the VERP return path, or the sender). */
+  readonly envelopeFrom: (recipient: Recipient, index: number) => string;
   readonly transport: Transport;
   /** Undefined for dry runs, the outbox and test copies: they record nothing. */
-  readonly journal: JournalSink | undefined;
+  readonly journal: StateSink | undefined;
   /** Lowercased addresses never to mail; hard bounces of this run are added to it. */
   readonly suppressed: Set<string>;
   readonly onHardBounce?: (recipient: Recipient, response: string) => Promise<void>;
@@ -139,7 +139,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
   };
 
   const stopping = (): boolean => signal.aborted || halt !== undefined || fatal !== undefined;
-  const record = async (entry: JournalRecord): Promise<void> => {
+  const record = async (entry: StateRecord): Promise<void> => {
     if (journal !== undefined) await journal.append(entry);
   };
   const report = (): void => {
@@ -248,7 +248,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverySummary>
       await record({ i: job.index, s: 'attempting', t: options.wallTime() });
       const outcome = await options.transport.send({
         index: job.index,
-        envelope: { from: options.envelopeFrom, to: job.recipient.email },
+        envelope: { from: options.envelopeFrom(job.recipient, job.index), to: job.recipient.email },
         raw,
       });
       await settle(job, outcome);

@@ -2,15 +2,14 @@
 // unsubscribe links, Message-IDs), and one reader's complete message made from it.
 
 import { createHash, createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { planVerpAddress, type VerpKey } from '../bounces/verp.ts';
 import { prepareMessage, renderMessage } from '../email/mime.ts';
 import { type CompiledEmail, EXTRA_FIELD_PREFIX } from '../email/model.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { z } from '../schema.ts';
-import { parseJsonLine, writeFileAtomic } from './files.ts';
-import type { Recipient } from './recipients.ts';
+import { planListName } from '../subscribe/links.ts';
+import { createToken, type KeyRing } from '../subscribe/tokens.ts';
 
 /**
  * Deterministic per (article, reader), on the publication's domain: a copy sent again after a crash
@@ -33,6 +32,20 @@ export function unsubscribeTokenOf(secret: string | undefined, key: string): str
   return createHmac('sha256', secret).update(key).digest('base64url');
 }
 
+/** One reader of a send: the store's subscriber id (absent for a test copy) and what the templates use. */
+export interface Recipient {
+  readonly email: string;
+  readonly name: string;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly subscriberId?: number | undefined;
+}
+
+export interface IndexedRecipient {
+  /** The place in the send's frozen list. */
+  readonly index: number;
+  readonly recipient: Recipient;
+}
+
 /** The token is base64url, so it goes into the query as is (no URL object per reader: a million of them add up). */
 export function unsubscribeUrlOf(base: string, token: string): string {
   const hash = base.indexOf('#');
@@ -50,9 +63,6 @@ export function unsubscribeMailtoOf(address: string): string {
 export function domainOf(baseUrl: string): string {
   return new URL(baseUrl).hostname;
 }
-
-/** Stored in the send's folder when the list is frozen: a resumed send sends exactly this. */
-export const MESSAGE_FILE = 'message.json';
 
 const segmentsSchema = z.array(z.union([z.string(), z.object({ field: z.string() })]));
 
@@ -86,6 +96,12 @@ const frozenSchema = z.object({
   listId: z.string(),
   unsubscribeUrl: z.string(),
   unsubscribeMailto: z.string(),
+  /** kurier server's public base URL (ends with "/"): unsubscribe links go there when it is set. */
+  subscriptionsUrl: z.string().optional(),
+  /** The list the unsubscribe tokens are bound to ("newsletter.<host>"). */
+  list: z.string().optional(),
+  /** The return mailbox: each copy's envelope sender is its VERP form. */
+  bounceAddress: z.string().optional(),
   compiled: z.custom<CompiledEmail>((value) => compiledSchema.safeParse(value).success),
 });
 
@@ -114,6 +130,15 @@ export function frozenMessageOf(
     listId: `${site.title} <newsletter.${domain}>`,
     unsubscribeUrl: site.email.unsubscribeUrl,
     unsubscribeMailto: unsubscribeMailtoOf(site.email.unsubscribeMailto),
+    ...(site.subscriptions === undefined
+      ? {}
+      : {
+          subscriptionsUrl: site.subscriptions.url.endsWith('/')
+            ? site.subscriptions.url
+            : `${site.subscriptions.url}/`,
+          list: planListName(site.baseUrl),
+        }),
+    ...(site.email.bounceAddress === undefined ? {} : { bounceAddress: site.email.bounceAddress }),
     compiled: JSON.parse(JSON.stringify(compiled)) as CompiledEmail,
   };
 }
@@ -123,29 +148,77 @@ export function sameMessage(a: FrozenMessage, b: FrozenMessage): boolean {
   return JSON.stringify({ ...a, edition: 0 }) === JSON.stringify({ ...b, edition: 0 });
 }
 
-export async function writeFrozenMessage(dir: string, message: FrozenMessage): Promise<void> {
-  await writeFileAtomic(path.join(dir, MESSAGE_FILE), `${JSON.stringify(message)}\n`);
-}
-
-/** The message a send froze; undefined for a send frozen before Kurier stored it. */
-export async function readFrozenMessage(dir: string): Promise<FrozenMessage | undefined> {
-  const file = path.join(dir, MESSAGE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const message = parseJsonLine(frozenSchema, text.trim());
-  if (message === undefined) {
+/**
+ * The message a send froze, as the store keeps it; undefined for a send imported from a state folder that
+ * predates frozen messages (it sends what the build makes now, as that version did).
+ */
+export function parseFrozenMessage(stored: unknown): FrozenMessage | undefined {
+  if (typeof stored === 'object' && stored !== null && 'legacy' in stored) return undefined;
+  const parsed = frozenSchema.safeParse(stored);
+  if (!parsed.success) {
     throw new KurierError(
       'STATE_INVALID',
-      'the frozen message of this send is damaged; restore it from a backup, or start a new send with kurier publish --new-send (everyone gets the email again).',
-      { file },
+      'the frozen message of this send in the store is damaged; start a new send with kurier publish --new-send (everyone gets the email again).',
     );
   }
-  return message;
+  return parsed.data;
+}
+
+/** The keys a send signs with: the unsubscribe links (old HMAC and the service's key ring) and the VERP return paths. */
+export interface MessageKeys {
+  /** KURIER_SECRET: the HMAC token of email.unsubscribeUrl (the fallback without kurier server). */
+  readonly secret: string | undefined;
+  /** The subscription tokens' key ring (KURIER_SECRET, KURIER_OLD_SECRETS); undefined without a secret. */
+  readonly ring: KeyRing | undefined;
+  readonly verp: readonly VerpKey[];
+}
+
+export const NO_KEYS: MessageKeys = { secret: undefined, ring: undefined, verp: [] };
+
+/**
+ * MAIL FROM of one copy: the VERP form of the bounce address (send id and the reader's index in the send,
+ * signed) when there is one and a key; otherwise the sender's address.
+ */
+export function envelopeFromOf(
+  message: FrozenMessage,
+  keys: MessageKeys,
+  sendId: number | undefined,
+  index: number,
+): string {
+  if (message.bounceAddress === undefined) return message.email.from.email;
+  if (sendId === undefined || keys.verp.length === 0 || index < 0) return message.bounceAddress;
+  return planVerpAddress(message.bounceAddress, 'bounce', keys.verp, sendId, index);
+}
+
+/**
+ * The footer link and List-Unsubscribe URL: kurier server's unsubscribe page with the reader's token
+ * (subscriber id and list, issued at the send's freeze so a resent copy is byte-identical; no address in
+ * the URL) when `subscriptions.url` is set. Without the service, or for a copy without a subscriber (a
+ * test copy), email.unsubscribeUrl with the HMAC of the address, for whatever the publisher runs there.
+ */
+function unsubscribeLinkOf(
+  message: FrozenMessage,
+  keys: MessageKeys,
+  recipient: Recipient,
+  date: Date,
+): string {
+  const { subscriptionsUrl, list } = message;
+  if (subscriptionsUrl !== undefined && list !== undefined && recipient.subscriberId !== undefined) {
+    const token =
+      keys.ring === undefined
+        ? FAKE_TOKEN
+        : createToken(keys.ring, {
+            purpose: 'unsubscribe',
+            list,
+            subscriberId: recipient.subscriberId,
+            issuedAt: date,
+          });
+    return `${subscriptionsUrl}unsubscribe?token=${token}`;
+  }
+  return unsubscribeUrlOf(
+    message.unsubscribeUrl,
+    unsubscribeTokenOf(keys.secret, recipient.email.toLowerCase()),
+  );
 }
 
 /** One reader's complete message; the same reader and date give the same bytes. */
@@ -156,7 +229,7 @@ export interface MessageMaker {
   render(recipient: Recipient, date: Date): Buffer;
 }
 
-export function prepareMessageMaker(message: FrozenMessage, secret: string | undefined): MessageMaker {
+export function prepareMessageMaker(message: FrozenMessage, keys: MessageKeys): MessageMaker {
   const { compiled } = message;
   const prepared = prepareMessage(compiled, { email: message.email });
   const idBase = message.edition === 0 ? message.articleId : `${message.articleId}#${message.edition}`;
@@ -170,13 +243,12 @@ export function prepareMessageMaker(message: FrozenMessage, secret: string | und
     emptyFields,
     render(recipient, date) {
       const key = recipient.email.toLowerCase();
-      const token = unsubscribeTokenOf(secret, key);
       return renderMessage(
         prepared,
         {
           email: recipient.email,
           name: recipient.name,
-          unsubscribeUrl: unsubscribeUrlOf(message.unsubscribeUrl, token),
+          unsubscribeUrl: unsubscribeLinkOf(message, keys, recipient, date),
           fields: recipient.fields,
         },
         {

@@ -1,6 +1,6 @@
 // Pure decisions of a send: who is (re)sent on resume, and when a deferred reader is tried again.
 
-import { ATTEMPTING, countStates, DEFERRED, PENDING, type RecipientState } from './journal.ts';
+import { ATTEMPTING, DEFERRED, PENDING, type RecipientState } from './states.ts';
 
 /** What to do with a recipient whose last record is "attempting": the run died while the message was out. */
 export type UnknownPolicy = 'resend' | 'skip';
@@ -20,11 +20,11 @@ export interface SendPlan {
   readonly done: Readonly<Record<RecipientState, number>>;
 }
 
-export function planResume(states: Uint8Array, policy: UnknownPolicy): SendPlan {
-  const done = countStates(states);
+/** From the counts of a send's states before this run: whom it sends, and what it does with the unknown. */
+export function planResume(done: Readonly<Record<RecipientState, number>>, policy: UnknownPolicy): SendPlan {
   const unknown = done.attempting;
   return {
-    total: states.length,
+    total: Object.values(done).reduce((sum, count) => sum + count, 0),
     toSend: done.pending + done.deferred + (policy === 'resend' ? unknown : 0),
     unknownResent: policy === 'resend' ? unknown : 0,
     unknownSkipped: policy === 'skip' ? unknown : 0,

@@ -1,51 +1,48 @@
-// The send service: lock → verify → suppression → list → check one copy → commit → replay → plan → journal
-// → deliver → report. Every check runs before the first message leaves; a run can stop anywhere and resume.
+// The send service: verify → import the list → the send (frozen list and message, in the store) → lock →
+// check one copy → recover the unknown → claim, deliver, record → report. Every check runs before the first
+// message leaves; a run can stop anywhere and resume, on this machine or (with PostgreSQL) another.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename } from 'node:fs/promises';
-import path from 'node:path';
+import { access } from 'node:fs/promises';
 import { parseAddress, quoteForMessage } from '../address.ts';
 import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
+import { StateRecorder } from '../store/state-recorder.ts';
+import type { SendInfo, SendRecipient, Store } from '../store/store.ts';
 import { type DeliverySummary, deliver } from './deliver.ts';
-import { stateWriteError } from './files.ts';
-import { type Journal, openJournal, readJournal } from './journal.ts';
-import { firstRecipient, type OpenList, openList } from './list.ts';
-import { acquireLock, type Lock } from './lock.ts';
+import { importList, type ListFile } from './import.ts';
+import { isHolderGone, parseLockOwner, planThisOwner, renderLockOwner } from './lock.ts';
 import {
+  envelopeFromOf,
   type FrozenMessage,
-  MESSAGE_FILE,
+  type IndexedRecipient,
+  type MessageKeys,
   type MessageMaker,
+  parseFrozenMessage,
   prepareMessageMaker,
-  readFrozenMessage,
+  type Recipient,
   sameMessage,
-  writeFrozenMessage,
 } from './message.ts';
-import { DEFAULT_RETRY, planResume, type RetryPolicy, type SendPlan, type UnknownPolicy } from './plan.ts';
+import {
+  DEFAULT_RETRY,
+  planResume,
+  type RetryPolicy,
+  type SendPlan,
+  shouldSend,
+  type UnknownPolicy,
+} from './plan.ts';
 import { createProgressReporter } from './progress.ts';
 import { type Clock, systemClock } from './rate.ts';
-import {
-  JOURNAL_FILE,
-  LOCK_FILE,
-  META_FILE,
-  RECIPIENTS_FILE,
-  type Recipient,
-  readRecipients,
-  readSendMeta,
-  type SendMeta,
-  sendDirectory,
-} from './recipients.ts';
-import { openSuppressionWriter, readSuppression, type SuppressionWriter } from './suppression.ts';
+import { STATES } from './states.ts';
 import { DKIM_ALLOWANCE, haltError, type Transport, type TransportInfo } from './transport.ts';
 
-/** smtp sends and records; outbox writes .eml files; dry-run renders only. Rehearsals record nothing. */
+/** smtp sends and records; outbox writes .eml files; dry-run renders only. Rehearsals record no send. */
 export type SendMode = 'smtp' | 'outbox' | 'dry-run';
 
 export interface SendInput {
-  readonly stateDir: string;
-  readonly subscribersFile: string;
-  /** The list's name in messages, relative to the project root. */
-  readonly displayName: string;
+  readonly store: Store;
+  /** The CSV imported before the send (subscribers.csv or --subscribers); undefined when there is none. */
+  readonly list: ListFile | undefined;
   readonly mode: SendMode;
   readonly strict: boolean;
   readonly unknown: UnknownPolicy;
@@ -55,10 +52,10 @@ export interface SendInput {
   readonly newSend: boolean;
   /** What the current build would send; a send that began earlier sends what it froze then. */
   readonly message: FrozenMessage;
-  readonly secret: string | undefined;
+  readonly keys: MessageKeys;
 }
 
-/** What tests replace: retry delays, the clock of the rate limit, the jitter, the lock nonce. */
+/** What tests replace: retry delays, the clock of the rate limit, the jitter, the run's lock owner. */
 export interface SendDeps {
   readonly transport: Transport;
   readonly io: Io;
@@ -87,122 +84,169 @@ export const defaultSendDeps: Pick<SendDeps, 'retry' | 'clock' | 'random' | 'non
 };
 
 const number = new Intl.NumberFormat('en-US');
-const PROBLEMS_SHOWN = 20;
+/** The send lock holds this long and is renewed at a third of it: a killed run frees it within a minute. */
+const LOCK_TTL_MS = 60_000;
 
-export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<SendReport> {
-  try {
-    return await runSend(input, deps);
-  } catch (error) {
-    throw stateWriteError(error, input.stateDir);
-  }
+/** Each edition of an article's send is a send of its own in the store; the first keeps the article's id. */
+export function sendKeyOf(articleId: string, edition: number): string {
+  return edition === 0 ? articleId : `${articleId}#${edition}`;
 }
 
-async function runSend(input: SendInput, deps: SendDeps): Promise<SendReport> {
-  const { io } = deps;
+/** The newest edition of the article's send, with the message it froze (undefined: a pre-store send). */
+async function findSend(
+  store: Store,
+  articleId: string,
+): Promise<{ send: SendInfo; edition: number; message: FrozenMessage | undefined } | undefined> {
+  let found: { send: SendInfo; edition: number } | undefined;
+  for (const send of await store.listSends()) {
+    const edition =
+      send.articleId === articleId
+        ? 0
+        : send.articleId.startsWith(`${articleId}#`)
+          ? Number(send.articleId.slice(articleId.length + 1))
+          : -1;
+    if (edition >= 0 && (found === undefined || edition > found.edition)) found = { send, edition };
+  }
+  return found === undefined ? undefined : { ...found, message: parseFrozenMessage(found.send.email) };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<SendReport> {
+  const { io, transport } = deps;
+  const { store } = input;
   const recording = input.mode === 'smtp';
-  const sendDir = sendDirectory(input.stateDir, input.message.articleId);
-  // Only a real send takes the lock: rehearsals record nothing and may run beside it.
-  const lock: Lock | undefined = recording
-    ? await acquireLock(path.join(sendDir, LOCK_FILE), {
-        now: deps.now(),
-        nonce: deps.nonce(),
-        what: `the newsletter "${input.message.slug}"`,
-      })
-    : undefined;
-  let list: OpenList | undefined;
-  let committed = false;
-  let journal: Journal | undefined;
-  let bounces: SuppressionWriter | undefined;
-  try {
-    // The login first: it is quick, and a million-row list is not.
-    const info = await deps.transport.verify();
-    const suppressed = await readSuppression(input.stateDir);
-    const edition = recording && input.newSend ? await archiveSend(sendDir, input.message, io) : 0;
-    list = await openList(sendDir, {
-      // A rehearsal of --new-send rehearses the new send, not the one that began earlier.
-      fresh: !recording && input.newSend,
-      subscribersFile: input.subscribersFile,
-      displayName: input.displayName,
-      strict: input.strict,
-      rehearsal: !recording,
-      suppressed,
-      onProblem: reportProblems(io, input.displayName),
-    });
-    if (list.kind === 'fresh') announceList(io, input.displayName, list);
-    const total = list.kind === 'frozen' ? list.meta.total : list.total;
-    if (total === 0) {
-      const reason = `nobody to send "${input.message.title}" to: the list has no active subscriber who is not on the suppression list.`;
-      io.out(`Nothing to send: ${reason}`);
-      return { kind: 'nothing', reason };
+  // The login first: it is quick, and a million-row list is not.
+  const info = await transport.verify();
+  if (input.list !== undefined && (input.list.required === true || (await exists(input.list.file)))) {
+    const summary = await importList(store, input.list, io, deps.now(), input.strict);
+    announceImport(io, input.list.displayName, summary);
+  } else if (input.list !== undefined) {
+    const counts = await store.counts();
+    // The README's first steps copy the example list; without it and without any subscriber, say so.
+    if (Object.values(counts).every((count) => count === 0)) {
+      throw new KurierError(
+        'SUBSCRIBERS_INVALID',
+        'there is no subscriber list and the subscriber store is empty; create the list (see subscribers.example.csv), pass --subscribers FILE, or add readers with kurier subscribers add.',
+        { file: input.list.displayName },
+      );
     }
-    const message =
-      list.kind === 'frozen'
-        ? await openFrozenMessage(io, list.dir, list.meta, input.message)
-        : { ...input.message, edition };
-    const maker = prepareMessageMaker(message, input.secret);
-    const frozenAt = list.kind === 'frozen' ? list.meta.frozenAt : deps.now().toISOString();
+  }
+
+  const found = await findSend(store, input.message.articleId);
+  let edition = found?.edition ?? 0;
+  let existing = found;
+  if (input.newSend && found !== undefined) {
+    if (found.message !== undefined && sameMessage(found.message, input.message)) {
+      io.out(
+        `The send of "${input.message.slug}" started ${found.send.frozenAt.toISOString()} already has the current text: continuing it.`,
+      );
+    } else {
+      edition = found.edition + 1;
+      existing = undefined;
+      io.out(
+        `Starting a new send of "${input.message.slug}" (edition ${edition + 1}); the send started ${found.send.frozenAt.toISOString()} stays in the store (kurier status shows it).`,
+      );
+    }
+  }
+  const message =
+    existing === undefined
+      ? { ...input.message, edition }
+      : openFrozenMessage(io, existing.send, existing.message, input.message);
+  const maker = prepareMessageMaker(message, input.keys);
+
+  if (!recording) return rehearse(input, deps, info, maker, existing?.send);
+
+  // An empty freeze would stay the article's send forever: a reader who subscribes later must still get it.
+  if (existing === undefined && (await store.counts()).active === 0) {
+    const reason = `nobody to send "${message.title}" to: the list has no active subscriber who is not on the suppression list.`;
+    io.out(`Nothing to send: ${reason}`);
+    return { kind: 'nothing', reason };
+  }
+  const self = await planThisOwner(deps.nonce());
+  const owner = renderLockOwner(self);
+  const { send, created } =
+    existing === undefined
+      ? await store.createSend({
+          articleId: sendKeyOf(message.articleId, edition),
+          email: message,
+          frozenAt: deps.now(),
+        })
+      : { send: existing.send, created: false };
+  if (created) {
+    io.out(
+      `Froze the list for "${message.title}": ${number.format(send.total)} active subscriber(s) who are not on the suppression list.`,
+    );
+  }
+  if (send.total === 0) {
+    const reason = `nobody to send "${message.title}" to: the list has no active subscriber who is not on the suppression list.`;
+    io.out(`Nothing to send: ${reason}`);
+    return { kind: 'nothing', reason };
+  }
+  await takeLock(store, send.id, owner, deps.now(), message.slug);
+  const renew = setInterval(() => {
+    store.lockSend(send.id, owner, deps.now(), LOCK_TTL_MS).catch(() => undefined);
+  }, LOCK_TTL_MS / 3);
+  renew.unref();
+  const recorder = new StateRecorder(store, send.id);
+  // Claimed (so "attempting" in the store) but not yet tried: when the run stops cleanly they go back to
+  // deferred, so the next run sends them without counting them as unknown.
+  const untried = new Set<number>();
+  try {
+    const first = await store.readRecipients(send.id, 0, 1);
     checkOneCopy(
       maker,
-      list.kind === 'fresh' ? list.first : await firstRecipient(list.dir),
-      frozenAt,
+      first[0] === undefined ? undefined : recipientOf(first[0]),
+      send.frozenAt,
       info,
       deps,
     );
-
-    let meta: SendMeta;
-    if (list.kind === 'fresh') {
-      // The message before the list: a send.json always has the message it sends beside it.
-      if (recording) await writeFrozenMessage(list.dir, message);
-      meta = await list.commit({
-        articleId: message.articleId,
-        slug: message.slug,
-        title: message.title,
-        frozenAt,
-        subscribers: input.displayName,
-      });
-    } else {
-      meta = list.meta;
+    const plan = planResume(await store.countStates(send.id), input.unknown);
+    if (!created) {
+      io.out(
+        `Continuing the send of "${message.slug}" started ${send.frozenAt.toISOString()}: ${number.format(send.total)} recipients, frozen then.`,
+      );
     }
-    committed = true;
-
-    const states =
-      list.dir === sendDir
-        ? (await readJournal(path.join(sendDir, JOURNAL_FILE), meta.total)).states
-        : new Uint8Array(meta.total);
-    const plan = planResume(states, input.unknown);
     announceUnknown(io, plan, input.unknown);
-    const verb =
-      input.mode === 'dry-run' ? 'Dry run' : recording ? 'Sending' : 'Writing to the outbox (no SMTP_URL)';
+    await store.recoverInFlight(send.id, owner, input.unknown, deps.now());
     io.out(
-      `${verb}: "${message.title}" to ${number.format(plan.toSend)} of ${number.format(plan.total)} recipients` +
+      `Sending: "${message.title}" to ${number.format(plan.toSend)} of ${number.format(plan.total)} recipients` +
         (plan.done.sent > 0 ? ` (${number.format(plan.done.sent)} already have it)` : '') +
-        ` via ${deps.transport.description}.`,
+        ` via ${transport.description}.`,
     );
-    if (recording) {
-      journal = await openJournal(path.join(sendDir, JOURNAL_FILE));
-      bounces = await openSuppressionWriter(input.stateDir);
-    }
-    const writer = bounces;
-    const date = new Date(frozenAt);
     const summary = await deliver({
-      recipients: readRecipients(list.dir),
-      states,
+      recipients: claimRecipients(store, send.id, owner, input.connections * 2, deps, untried),
+      states: new Uint8Array(send.total),
       unknown: input.unknown,
-      render: (recipient) => maker.render(recipient, date),
-      envelopeFrom: message.email.from.email,
-      transport: deps.transport,
-      journal,
-      suppressed,
-      onHardBounce:
-        writer === undefined
-          ? undefined
-          : (recipient, response) =>
-              writer.append({
-                email: recipient.email,
-                reason: 'bounced',
-                at: deps.now().toISOString(),
-                detail: response,
-              }),
+      render: (recipient) => maker.render(recipient, send.frozenAt),
+      envelopeFrom: (_recipient, index) => envelopeFromOf(message, input.keys, send.id, index),
+      transport,
+      journal: {
+        append: (record) => {
+          untried.delete(record.i);
+          return recorder.record({
+            index: record.i,
+            state: record.s,
+            at: new Date(record.t),
+            code: record.c,
+            response: record.r,
+          });
+        },
+      },
+      suppressed: new Set(),
+      onHardBounce: (recipient, response) =>
+        store.suppress(
+          recipient.email,
+          'bounced',
+          `hard bounce while sending "${message.slug}"`,
+          deps.now(),
+          response,
+        ),
       connections: input.connections,
       rate: input.rate,
       retry: deps.retry,
@@ -215,12 +259,171 @@ async function runSend(input: SendInput, deps: SendDeps): Promise<SendReport> {
     });
     return { kind: 'delivered', title: message.title, plan, summary };
   } finally {
-    await journal?.close();
-    await bounces?.close();
-    // A fresh freeze that never became the send's list (a check failed, nothing to send) is dropped; a
-    // rehearsal's scratch folder always.
-    if (list?.kind === 'fresh' && (!committed || list.dir !== sendDir)) await list.abort();
-    await lock?.release();
+    clearInterval(renew);
+    const at = deps.now();
+    await Promise.all(
+      [...untried].map((index) =>
+        recorder.record({ index, state: 'deferred', at, response: 'not tried: the run stopped first' }),
+      ),
+      // If the store fails here they stay "attempting": the next run reports them as unknown, never as sent.
+    ).catch(() => undefined);
+    await recorder.flush();
+    await store.unlockSend(send.id, owner);
+  }
+}
+
+/** One run per send; the lock of a run killed on this host is taken over at once, another host's runs out. */
+async function takeLock(store: Store, sendId: number, owner: string, now: Date, slug: string): Promise<void> {
+  if (await store.lockSend(sendId, owner, now, LOCK_TTL_MS)) return;
+  const holder = await store.readSendLock(sendId);
+  if (holder !== undefined && (await isHolderGone(holder.owner))) {
+    if (await store.takeOverSendLock(sendId, holder.owner, owner, now, LOCK_TTL_MS)) return;
+  }
+  const who = holder === undefined ? undefined : parseLockOwner(holder.owner);
+  throw new KurierError(
+    'SEND_LOCKED',
+    `the newsletter "${slug}" is being sent by ${who === undefined ? 'another run' : `process ${who.pid} on ${who.host}`}; wait for it to finish (kurier status shows its progress) or stop it. A run that was killed releases the lock by itself (on another machine within a minute).`,
+  );
+}
+
+function recipientOf(row: SendRecipient): Recipient {
+  return {
+    email: row.email,
+    name: row.name,
+    fields: row.fields,
+    subscriberId: row.subscriberId ?? undefined,
+  };
+}
+
+/**
+ * The recipients of this run, claimed from the store a few at a time: each claimed row is durably
+ * "attempting" before it is handed out, so a message never leaves unrecorded, and a kill leaves at most a
+ * claim's worth in doubt. Once the engine stops asking, no more are claimed.
+ */
+async function* claimRecipients(
+  store: Store,
+  sendId: number,
+  owner: string,
+  limit: number,
+  deps: Pick<SendDeps, 'now' | 'signal'>,
+  untried: Set<number>,
+): AsyncGenerator<IndexedRecipient> {
+  while (!deps.signal.aborted) {
+    const batch = await store.claimBatch(sendId, { owner, limit, now: deps.now() });
+    if (batch.length === 0) return;
+    for (const row of batch) untried.add(row.index);
+    for (const row of batch) yield { index: row.index, recipient: recipientOf(row) };
+  }
+}
+
+/**
+ * A dry run or the outbox: renders (and for the outbox writes) every copy the send would make, records
+ * nothing. A send that began earlier is rehearsed on its frozen list's open recipients; otherwise on the
+ * store's active subscribers as they are now.
+ */
+async function rehearse(
+  input: SendInput,
+  deps: SendDeps,
+  info: TransportInfo,
+  maker: MessageMaker,
+  send: SendInfo | undefined,
+): Promise<SendReport> {
+  const { io, transport } = deps;
+  const { store } = input;
+  const frozenAt = send?.frozenAt ?? deps.now();
+  let recipients: AsyncIterable<IndexedRecipient>;
+  let plan: SendPlan;
+  let first: Recipient | undefined;
+  if (send !== undefined) {
+    const counts = await store.countStates(send.id);
+    plan = planResume(counts, input.unknown);
+    first = (await store.readRecipients(send.id, 0, 1)).map(recipientOf)[0];
+    recipients = openRecipients(store, send.id, input.unknown);
+  } else {
+    let total = 0;
+    for await (const page of store.activeSubscribers()) {
+      first ??= page[0] === undefined ? undefined : subscriberRecipient(page[0]);
+      total += page.length;
+    }
+    const done = Object.fromEntries(STATES.map((state) => [state, 0])) as Record<
+      (typeof STATES)[number],
+      number
+    >;
+    plan = planResume({ ...done, pending: total }, input.unknown);
+    recipients = activeRecipients(store);
+  }
+  if (plan.total === 0) {
+    const reason = `nobody to send "${maker.message.title}" to: the list has no active subscriber who is not on the suppression list.`;
+    io.out(`Nothing to send: ${reason}`);
+    return { kind: 'nothing', reason };
+  }
+  checkOneCopy(maker, first, frozenAt, info, deps);
+  const verb = input.mode === 'dry-run' ? 'Dry run' : 'Writing to the outbox (no SMTP_URL)';
+  io.out(
+    `${verb}: "${maker.message.title}" to ${number.format(plan.toSend)} of ${number.format(plan.total)} recipients` +
+      (plan.done.sent > 0 ? ` (${number.format(plan.done.sent)} already have it)` : '') +
+      ` via ${transport.description}.`,
+  );
+  const summary = await deliver({
+    recipients,
+    states: new Uint8Array(0),
+    unknown: input.unknown,
+    render: (recipient) => maker.render(recipient, frozenAt),
+    envelopeFrom: (_recipient, index) => envelopeFromOf(maker.message, input.keys, send?.id, index),
+    transport,
+    journal: undefined,
+    suppressed: new Set(),
+    connections: input.connections,
+    rate: input.rate,
+    retry: deps.retry,
+    clock: deps.clock,
+    random: deps.random,
+    wallTime: () => deps.now().getTime(),
+    signal: deps.signal,
+    planned: plan.toSend,
+    onProgress: createProgressReporter(io, () => deps.clock.now()),
+  });
+  return { kind: 'delivered', title: maker.message.title, plan, summary };
+}
+
+function subscriberRecipient(subscriber: {
+  readonly id: number;
+  readonly email: string;
+  readonly name: string;
+  readonly fields: Readonly<Record<string, string>>;
+}): Recipient {
+  return {
+    email: subscriber.email,
+    name: subscriber.name,
+    fields: subscriber.fields,
+    subscriberId: subscriber.id,
+  };
+}
+
+const PAGE = 1000;
+
+async function* openRecipients(
+  store: Store,
+  sendId: number,
+  policy: UnknownPolicy,
+): AsyncGenerator<IndexedRecipient> {
+  for (let from = 0; ; from += PAGE) {
+    const rows = await store.readRecipients(sendId, from, PAGE);
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      if (shouldSend(STATES.indexOf(row.state), policy))
+        yield { index: row.index, recipient: recipientOf(row) };
+    }
+  }
+}
+
+async function* activeRecipients(store: Store): AsyncGenerator<IndexedRecipient> {
+  let index = 0;
+  for await (const page of store.activeSubscribers()) {
+    for (const subscriber of page) {
+      yield { index, recipient: subscriberRecipient(subscriber) };
+      index += 1;
+    }
   }
 }
 
@@ -231,12 +434,12 @@ async function runSend(input: SendInput, deps: SendDeps): Promise<SendReport> {
 function checkOneCopy(
   maker: MessageMaker,
   first: Recipient | undefined,
-  frozenAt: string,
+  frozenAt: Date,
   info: TransportInfo,
   deps: SendDeps,
 ): void {
   if (first === undefined) return;
-  const copy = maker.render(first, new Date(frozenAt));
+  const copy = maker.render(first, frozenAt);
   const limit = info.maxMessageBytes;
   if (limit !== undefined && copy.length + DKIM_ALLOWANCE > limit) {
     throw haltError(
@@ -248,71 +451,28 @@ function checkOneCopy(
 }
 
 /** A send that began earlier sends what it froze then, whatever the article says now. */
-async function openFrozenMessage(
+function openFrozenMessage(
   io: Io,
-  dir: string,
-  meta: SendMeta,
+  send: SendInfo,
+  frozen: FrozenMessage | undefined,
   current: FrozenMessage,
-): Promise<FrozenMessage> {
-  io.out(
-    `Continuing the send of "${meta.slug}" started ${meta.frozenAt}: ${number.format(meta.total)} recipients, frozen then (the subscriber list is not read again).`,
-  );
-  const frozen = await readFrozenMessage(dir);
+): FrozenMessage {
   // A send frozen before Kurier stored its message sends what the build makes now.
   if (frozen === undefined) return current;
   if (!sameMessage(frozen, current)) {
     io.err(
-      `The article (or its email settings) changed since this send began; the rest of this send gets the text frozen then, so that every reader of one Message-ID has the same message. ` +
-        `To send the new text instead, let this send finish (or stop it), then run kurier publish ${meta.slug} --new-send: everyone on the list gets the new text, under new Message-IDs.`,
+      `The article (or its email settings) changed since this send began (${send.frozenAt.toISOString()}); the rest of this send gets the text frozen then, so that every reader of one Message-ID has the same message. ` +
+        `To send the new text instead, let this send finish (or stop it), then run kurier publish ${current.slug} --new-send: everyone on the list gets the new text, under new Message-IDs.`,
     );
   }
   return frozen;
 }
 
-/**
- * `--new-send`: the send of this article moves aside (kurier status still shows it), and the next edition
- * starts with a fresh list and new Message-IDs. A send that already has the current text is continued
- * instead, so that the flag left in a script does not mail everyone on every run.
- */
-async function archiveSend(sendDir: string, current: FrozenMessage, io: Io): Promise<number> {
-  const meta = await readSendMeta(sendDir);
-  if (meta === undefined) return 0;
-  const frozen = await readFrozenMessage(sendDir);
-  if (frozen !== undefined && sameMessage(frozen, current)) {
-    io.out(
-      `The send of "${meta.slug}" started ${meta.frozenAt} already has the current text: continuing it.`,
-    );
-    return frozen.edition;
-  }
-  const edition = (frozen?.edition ?? 0) + 1;
-  const archive = `${sendDir}.${edition - 1}`;
-  await mkdir(archive, { recursive: true });
-  for (const name of [RECIPIENTS_FILE, JOURNAL_FILE, MESSAGE_FILE, META_FILE]) {
-    await rename(path.join(sendDir, name), path.join(archive, name)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-  }
+function announceImport(io: Io, displayName: string, summary: Awaited<ReturnType<typeof importList>>): void {
   io.out(
-    `Starting a new send of "${meta.slug}" (edition ${edition + 1}); the send started ${meta.frozenAt} is kept in ${archive}.`,
-  );
-  return edition;
-}
-
-function reportProblems(io: Io, displayName: string): (line: number, problem: string) => void {
-  let shown = 0;
-  return (line, problem) => {
-    shown += 1;
-    if (shown <= PROBLEMS_SHOWN) io.err(`${displayName}:${line}  ${problem}`);
-    else if (shown === PROBLEMS_SHOWN + 1) io.err('… and more invalid rows (the summary below counts them).');
-  };
-}
-
-function announceList(io: Io, displayName: string, list: Extract<OpenList, { kind: 'fresh' }>): void {
-  const { stats } = list;
-  io.out(
-    `${displayName}: ${number.format(list.total)} recipients (${number.format(stats.rows)} rows; left out: ` +
-      `${number.format(stats.invalid)} invalid, ${number.format(stats.duplicates)} duplicate, ` +
-      `${number.format(stats.inactive)} unsubscribed or bounced, ${number.format(stats.suppressed)} on the suppression list).`,
+    `${displayName}: ${number.format(summary.added)} new, ${number.format(summary.activated)} pending made active, ` +
+      `${number.format(summary.unchanged)} already on the list; left out: ${number.format(summary.invalid)} invalid, ` +
+      `${number.format(summary.refused)} unsubscribed, bounced or suppressed, ${number.format(summary.suppressed)} marked unsubscribed or bounced.`,
   );
 }
 
@@ -336,17 +496,17 @@ export interface TestCopyReport {
 export async function sendTestCopy(
   to: string,
   message: FrozenMessage,
-  secret: string | undefined,
+  keys: MessageKeys,
   deps: Pick<SendDeps, 'transport' | 'now'>,
 ): Promise<TestCopyReport> {
   const address = parseAddress(to);
   if (!address.ok) throw new KurierError('USAGE', `--to: ${address.reason}.`);
   await deps.transport.verify();
-  const maker = prepareMessageMaker(message, secret);
+  const maker = prepareMessageMaker(message, keys);
   const reader = { email: address.address, name: '', fields: maker.emptyFields };
   const outcome = await deps.transport.send({
     index: -1,
-    envelope: { from: message.email.from.email, to: address.address },
+    envelope: { from: envelopeFromOf(message, keys, undefined, -1), to: address.address },
     raw: maker.render(reader, deps.now()),
   });
   return {

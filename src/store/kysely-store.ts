@@ -2,7 +2,13 @@
 
 import { createHmac } from 'node:crypto';
 import { parseAddress } from '../address.ts';
-import { readLegacyJournal, readLegacyRecipients, readLegacySends, readLegacySuppression } from './legacy.ts';
+import {
+  readLegacyJournal,
+  readLegacyMessage,
+  readLegacyRecipients,
+  readLegacySends,
+  readLegacySuppression,
+} from './legacy.ts';
 import type { Dialect } from './migrations.ts';
 import { type Kysely, type Selectable, sql } from './sql.ts';
 import {
@@ -706,6 +712,23 @@ export class KyselyStore implements Store {
     return this.#isSuppressedHash(this.#db, this.#hash(this.#looseKey(address)));
   }
 
+  async *activeSubscribers(): AsyncGenerator<readonly Subscriber[]> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.#db
+        .selectFrom('subscribers')
+        .selectAll()
+        .where('id', '>', after)
+        .where('status', '=', 'active')
+        .orderBy('id')
+        .limit(PAGE)
+        .execute();
+      if (rows.length === 0) return;
+      after = rows.at(-1)?.id ?? after;
+      yield rows.map(toSubscriber);
+    }
+  }
+
   async *exportSubscribers(status?: SubscriberStatus): AsyncGenerator<readonly ExportRow[]> {
     let after = 0;
     for (;;) {
@@ -976,6 +999,34 @@ export class KyselyStore implements Store {
     });
   }
 
+  async readSendLock(sendId: number): Promise<{ owner: string; until: Date } | undefined> {
+    const row = await this.#db
+      .selectFrom('sends')
+      .select(['lock_owner', 'lock_until'])
+      .where('id', '=', sendId)
+      .executeTakeFirst();
+    if (row?.lock_owner == null || row.lock_until == null) return undefined;
+    return { owner: row.lock_owner, until: new Date(row.lock_until) };
+  }
+
+  async takeOverSendLock(
+    sendId: number,
+    staleOwner: string,
+    owner: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.#transact(async (db) => {
+      const result = await db
+        .updateTable('sends')
+        .set({ lock_owner: owner, lock_until: new Date(now.getTime() + ttlMs).toISOString() })
+        .where('id', '=', sendId)
+        .where('lock_owner', '=', staleOwner)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
   async unlockSend(sendId: number, owner: string): Promise<void> {
     await this.#transact(async (db) => {
       await db
@@ -1222,8 +1273,9 @@ export class KyselyStore implements Store {
       .insertInto('sends')
       .values({
         article_id: meta.articleId,
-        // No frozen email in the old format: publish renders it again from the article, as it did then.
-        email: JSON.stringify({ legacy: meta }),
+        // The message the old send froze (message.json), when it had one; without it, publish renders the
+        // email again from the article, as the old version did then.
+        email: JSON.stringify((await readLegacyMessage(dir)) ?? { legacy: meta }),
         frozen_at: meta.frozenAt,
         total,
         lock_owner: null,

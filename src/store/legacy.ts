@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parseAddress } from '../address.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 
@@ -57,8 +58,12 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Complete lines only: a last line without its newline was cut short by a crash and never counted. */
-async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
+/**
+ * Complete lines only by default: a journal's last line without its newline was cut short by a crash and
+ * never counted. A suppression list is written by people too (an editor may leave out the last newline):
+ * its last line counts (`keepLast`), so that the address on it is never mailed.
+ */
+async function* readLines(file: string, keepLast = false): AsyncGenerator<{ text: string; line: number }> {
   let rest = '';
   let line = 0;
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
@@ -69,9 +74,17 @@ async function* readLines(file: string): AsyncGenerator<{ text: string; line: nu
       yield { text, line };
     }
   }
+  if (keepLast && rest !== '') yield { text: rest, line: line + 1 };
 }
 
-function parseLine<T>(schema: z.ZodType<T>, text: string, file: string, line: number, what: string): T {
+function parseLine<T>(
+  schema: z.ZodType<T>,
+  text: string,
+  file: string,
+  line: number,
+  what: string,
+  code: 'STORE_INVALID' | 'SUPPRESSION_INVALID' = 'STORE_INVALID',
+): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -81,7 +94,7 @@ function parseLine<T>(schema: z.ZodType<T>, text: string, file: string, line: nu
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new KurierError(
-      'STORE_INVALID',
+      code,
       `this line of ${what} is damaged, so the old state folder cannot be imported; fix or remove the line and run again (nothing was imported).`,
       { file, line },
     );
@@ -89,16 +102,35 @@ function parseLine<T>(schema: z.ZodType<T>, text: string, file: string, line: nu
   return parsed.data;
 }
 
+/**
+ * Every complete line counts, the last one too when it lacks its newline; a line that is not an address
+ * stops the import: this list decides who must never be mailed, so a guess is not good enough.
+ */
 export async function* readLegacySuppression(stateDir: string): AsyncGenerator<LegacySuppression> {
   const file = path.join(stateDir, 'suppressed.jsonl');
   if (!(await exists(file))) return;
-  for await (const { text: raw, line } of readLines(file)) {
+  for await (const { text: raw, line } of readLines(file, true)) {
     const text = raw.trim();
     if (text === '' || text.startsWith('#')) continue;
-    // A bare address: what a person or an unsubscribe form appended with `echo`.
+    if (text.includes('\uFFFD')) {
+      throw new KurierError(
+        'SUPPRESSION_INVALID',
+        'this line of the suppression list is not UTF-8; save the file as UTF-8 (nothing was imported).',
+        { file, line },
+      );
+    }
+    // A bare address (or "Name <address>"): what a person or an unsubscribe form appended with `echo`.
     const entry = text.startsWith('{')
-      ? parseLine(suppressionSchema, text, file, line, 'the suppression list')
-      : { email: text, reason: 'unsubscribed' as const };
+      ? parseLine(suppressionSchema, text, file, line, 'the suppression list', 'SUPPRESSION_INVALID')
+      : { email: /<([^<>]*)>\s*$/.exec(text)?.[1] ?? text, reason: 'unsubscribed' as const };
+    const address = parseAddress(entry.email);
+    if (!address.ok) {
+      throw new KurierError(
+        'SUPPRESSION_INVALID',
+        `this line of the suppression list is neither a JSON entry nor an address (${address.reason}); fix it: the list decides who must never be mailed (nothing was imported).`,
+        { file, line },
+      );
+    }
     yield { ...entry, line };
   }
 }
@@ -138,5 +170,21 @@ export async function* readLegacyJournal(dir: string, total: number): AsyncGener
       );
     }
     yield { ...record, line };
+  }
+}
+
+/** The frozen message of a send (message.json), as written; undefined when the send predates it. */
+export async function readLegacyMessage(dir: string): Promise<unknown> {
+  const file = path.join(dir, 'message.json');
+  if (!(await exists(file))) return undefined;
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new KurierError(
+      'STORE_INVALID',
+      'the frozen message of this send is damaged, so the old state folder cannot be imported; restore it from a backup or remove the send folder (its readers would get the email again).',
+      { file },
+    );
   }
 }

@@ -218,6 +218,8 @@ export interface Store {
   /** Pages of subscribers in id order, with their latest consent. */
   exportSubscribers(status?: SubscriberStatus): AsyncGenerator<readonly ExportRow[]>;
   counts(): Promise<Counts>;
+  /** Pages of the active subscribers in id order: whom a rehearsal (dry run, outbox) of a new send renders for. */
+  activeSubscribers(): AsyncGenerator<readonly Subscriber[]>;
 
   claimConfirmations(options: ClaimOptions): Promise<ConfirmationJob[]>;
   markConfirmationSent(id: number, now: Date): Promise<void>;
@@ -239,6 +241,16 @@ export interface Store {
   /** One run at a time per send, across machines; true when `owner` holds the lock until now + ttl. */
   lockSend(sendId: number, owner: string, now: Date, ttlMs: number): Promise<boolean>;
   unlockSend(sendId: number, owner: string): Promise<void>;
+  /** Who holds the send's lock, and until when; undefined when nobody does. */
+  readSendLock(sendId: number): Promise<{ readonly owner: string; readonly until: Date } | undefined>;
+  /** Takes the lock from `staleOwner` (a run known to be dead), only if it still holds it. */
+  takeOverSendLock(
+    sendId: number,
+    staleOwner: string,
+    owner: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<boolean>;
   /**
    * Messages of an earlier run whose outcome is unknown (state attempting, another owner): `resend` makes
    * them pending again (same Message-ID, duplicates only for those in flight), `skip` leaves them.
