@@ -15,7 +15,6 @@ import {
 import { repoRoot } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
 
-
 const templates = path.join(repoRoot, 'templates');
 // The site's stylesheet inlined: the page links it from the site, which the offline browser cannot reach.
 const css = await readFile(path.join(templates, 'style.css'), 'utf8');
