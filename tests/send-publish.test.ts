@@ -2,10 +2,13 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { planVerpKeys } from '../src/bounces/keys.ts';
+import { parseVerpToken } from '../src/bounces/verp.ts';
+import { buildAndPickArticle } from '../src/build/pick.ts';
 import {
   defaultPublishDeps,
   type PublishOptions,
@@ -16,11 +19,12 @@ import { statusCommand } from '../src/commands/status.ts';
 import type { CommandContext, Env, Io } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
-import { messageIdOf } from '../src/send/message.ts';
+import { frozenMessageOf, messageIdOf } from '../src/send/message.ts';
 import { openStore } from '../src/store/open.ts';
 import { createDatabase, dropDatabase } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/store.ts';
 import { lacks } from './support/requirements.ts';
+import { startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -172,6 +176,11 @@ function header(message: Awaited<ReturnType<TestSmtpServer['parsed']>>[number], 
 
 /** SIGKILL mid-send, then a resume: nobody missing, duplicates only of messages in flight, each the same copy. */
 async function killAndResume(): Promise<void> {
+  await killAndResumeOn({});
+}
+
+/** `resume`: the options of the resuming run (another state folder: another machine on one database). */
+async function killAndResumeOn(resume: Record<string, string>): Promise<void> {
   server = await startSmtpServer({ delayMs: 4 });
   const everyone = addresses(150);
   await writeSubscribers(everyone);
@@ -180,7 +189,7 @@ async function killAndResume(): Promise<void> {
   expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
   expect(server.received.length).toBeLessThan(150);
 
-  const second = await publish();
+  const second = await publish(resume);
   expect(second.code).toBe(0);
   const copies = new Map<string, Set<string>>();
   for (const message of await server.parsed()) {
@@ -296,6 +305,9 @@ describe('kurier publish', () => {
     await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
     expect(status.out.join('\n')).toContain(
       'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
+    );
+    expect(status.out[0]).toBe(
+      'List: 14 active, 0 pending, 0 unsubscribed, 1 bounced, 0 complained; 1 on the suppression list.',
     );
 
     // A later article's list leaves the bounced address out, and importing the list again does not bring it back.
@@ -427,6 +439,138 @@ describe('kurier publish', () => {
     ]);
   });
 
+  it('continues a send begun by the file-based version: its frozen message, the unknown resent, the suppressed left out', async () => {
+    server = await startSmtpServer();
+    const build = await buildAndPickArticle(
+      { root, outDir: path.join(root, 'out'), stateDir: path.join(root, 'scratch') },
+      undefined,
+    );
+    const frozen = frozenMessageOf(build.build.site, build.article, build.email);
+    const old = path.join(root, '.kurier', 'sends', '7d4c0a3e9b1f2a6c');
+    await mkdir(old, { recursive: true });
+    const frozenAt = '2026-11-25T18:00:00.000Z';
+    await writeFile(
+      path.join(old, 'send.json'),
+      JSON.stringify({
+        version: 1,
+        articleId: ARTICLE_ID,
+        slug: frozen.slug,
+        title: frozen.title,
+        frozenAt,
+        total: 5,
+        subscribers: 'subscribers.csv',
+        list: { rows: 5, invalid: 0, duplicates: 0, inactive: 0, suppressed: 0 },
+      }),
+    );
+    await writeFile(
+      path.join(old, 'message.json'),
+      `${JSON.stringify({ ...frozen, compiled: { ...frozen.compiled, subject: 'Wie es damals eingefroren wurde' } })}\n`,
+    );
+    await writeFile(
+      path.join(old, 'recipients.jsonl'),
+      addresses(5)
+        .map((email) => `${JSON.stringify({ email, name: '', fields: {} })}\n`)
+        .join(''),
+    );
+    // reader0 and reader1 have it, reader2's message was on the wire when the old run died (a torn line after).
+    await writeFile(
+      path.join(old, 'journal.jsonl'),
+      '{"i":0,"s":"attempting","t":1}\n{"i":0,"s":"sent","t":2}\n{"i":1,"s":"sent","t":3}\n{"i":2,"s":"attempting","t":4}\n{"i":3,"s":"att',
+    );
+    await writeFile(path.join(root, '.kurier', 'suppressed.jsonl'), 'reader4@example.com');
+    const run = await publish();
+    expect(run.code).toBe(0);
+    expect(run.err.join('\n')).toContain('Imported the state folder into the subscriber store');
+    expect(run.err.join('\n')).toContain('1 recipient(s) have an unknown outcome');
+    const parsed = await server.parsed();
+    expect(parsed.map((message) => header(message, 'to')).sort()).toEqual([
+      'To: reader2@example.com',
+      'To: reader3@example.com',
+    ]);
+    for (const message of parsed) {
+      expect(message.subject).toBe('Wie es damals eingefroren wurde');
+      expect(message.date?.toISOString()).toBe(frozenAt);
+    }
+    const toReader2 = parsed.find((message) => header(message, 'to').includes('reader2@'));
+    expect(toReader2?.messageId).toBe(messageIdOf(ARTICLE_ID, 'reader2@example.com', 'kurier.example'));
+    const status = collect();
+    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
+    expect(status.out.join('\n')).toContain(
+      'sent 4, rejected 0, deferred 0, unknown 0, skipped 1, pending 0',
+    );
+    // Once: the next run imports nothing again and sends nobody.
+    expect((await publish()).err.join('\n')).not.toContain('Imported the state folder');
+    expect(server.received).toHaveLength(2);
+  });
+
+  it('links List-Unsubscribe to kurier server (one-click works there) and sends from a signed VERP address', async () => {
+    const settings = path.join(root, 'content', 'site.yaml');
+    const yaml = await readFile(settings, 'utf8');
+    await writeFile(
+      settings,
+      yaml
+        .replace(
+          '  unsubscribeUrl: https://kurier.example/abmelden',
+          '  unsubscribeUrl: https://kurier.example/abmelden\n  bounceAddress: bounces@kurier.example',
+        )
+        .concat(
+          '\nsubscriptions:\n  url: https://kurier.example/newsletter/\n  privacyUrl: https://kurier.example/datenschutz/\n  consent: Ja, schickt mir den Newsletter.\n',
+        ),
+    );
+    server = await startSmtpServer();
+    await writeSubscribers(addresses(3));
+    expect((await publish()).code).toBe(0);
+    const parsed = await server.parsed();
+    expect(parsed).toHaveLength(3);
+    const send = await withStore(async (store) => (await store.listSends())[0]);
+    if (send === undefined) throw new Error('no send');
+    const keys = planVerpKeys([SECRET]);
+    for (const [position, message] of parsed.entries()) {
+      const to = header(message, 'to').replace('To: ', '');
+      const unsubscribe = header(message, 'list-unsubscribe');
+      const link = /<(https:[^>]+)>/.exec(unsubscribe)?.[1] ?? '';
+      expect(link).toMatch(/^https:\/\/kurier\.example\/newsletter\/unsubscribe\?token=[\w-]+$/);
+      expect(link).not.toContain(encodeURIComponent(to));
+      // The footer link, as Handlebars escapes an attribute ("=" as &#x3D;, which the browser reads back).
+      expect(message.html).toContain(`href="${link.replace('=', '&#x3D;')}"`);
+      expect(header(message, 'list-unsubscribe-post')).toBe(
+        'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      );
+      // MAIL FROM names the send and the reader's place in it, signed with KURIER_SECRET.
+      const from = server.received[position]?.from ?? '';
+      const token = /^bounces\+([a-z2-7]+)@kurier\.example$/.exec(from)?.[1] ?? '';
+      const ref = parseVerpToken(token, 'bounce', keys);
+      expect(ref?.sendId).toBe(send.id);
+      expect(addresses(3)[ref?.reader ?? -1]).toBe(to);
+      expect(
+        parseVerpToken(token, 'bounce', planVerpKeys(['another secret of 32 characters, at least'])),
+      ).toBeUndefined();
+    }
+
+    // The one-click POST as Gmail makes it, from the received header, against the real service.
+    const running = await startServer(root, { KURIER_SECRET: SECRET, ...storeEnv() });
+    try {
+      const toReader1 = parsed.find((message) => header(message, 'to').includes('reader1@'));
+      const link =
+        /<(https:[^>]+)>/.exec(header(toReader1 as NonNullable<typeof toReader1>, 'list-unsubscribe'))?.[1] ??
+        '';
+      const local = link.replace('https://kurier.example/newsletter', running.url);
+      const response = await fetch(local, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+        redirect: 'manual',
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await running.stop();
+    }
+    await withStore(async (store) => {
+      expect((await store.findSubscriber('reader1@example.com'))?.status).toBe('unsubscribed');
+      expect((await store.findSubscriber('reader0@example.com'))?.status).toBe('active');
+    });
+  });
+
   it('signs with DKIM, covering List-Unsubscribe and List-Unsubscribe-Post', async () => {
     server = await startSmtpServer();
     await writeSubscribers(addresses(1));
@@ -503,6 +647,12 @@ describe.skipIf(lacks('postgres'))('kurier publish on PostgreSQL (DATABASE_URL)'
   it('resumes after a SIGKILL: nobody missing, a duplicate has the same Message-ID and bytes', killAndResume);
 
   it('stops cleanly on SIGTERM and the next run sends the rest once', stopAndResume);
+
+  it('resumes a killed send on another machine (another state folder, the same database)', async () => {
+    await killAndResumeOn({ state: 'elsewhere' });
+    const elsewhere = await readdir(path.join(root, 'elsewhere'));
+    expect(elsewhere).not.toContain('kurier.db');
+  });
 
   it('refuses a second run of the same article while the first is sending', async () => {
     server = await startSmtpServer({ delayMs: 30 });

@@ -257,7 +257,20 @@ export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<
       planned: plan.toSend,
       onProgress: createProgressReporter(io, () => deps.clock.now()),
     });
-    return { kind: 'delivered', title: message.title, plan, summary };
+    // The store skips readers suppressed since the freeze as it claims them; they count as skipped here.
+    await recorder.flush();
+    const skipped = (await store.countStates(send.id)).skipped - plan.done.skipped;
+    const claimSkipped = Math.max(0, skipped - summary.skipped);
+    return {
+      kind: 'delivered',
+      title: message.title,
+      plan,
+      summary: {
+        ...summary,
+        skipped: summary.skipped + claimSkipped,
+        notAttempted: Math.max(0, summary.notAttempted - claimSkipped),
+      },
+    };
   } finally {
     clearInterval(renew);
     const at = deps.now();
