@@ -10,7 +10,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Browser, launchChromium } from './support/chromium.ts';
+import { type Browser, describeViolations, launchChromium, openHtml, runAxe } from './support/chromium.ts';
 import { makeProject, repoRoot } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
 import { type ParsedMail, parseMessage, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
@@ -112,6 +112,19 @@ function rawHeader(mail: ParsedMail | undefined, name: string): string | undefin
     .trim();
 }
 
+/**
+ * axe on a page's HTML, in a page of its own: the server's Content-Security-Policy (rightly) stops the
+ * injected axe script on the page itself.
+ */
+async function violations(browser: Browser, html: string): Promise<string[]> {
+  const page = await openHtml(browser, html, { width: 375 });
+  try {
+    return describeViolations(await runAxe(page));
+  } finally {
+    await page.close();
+  }
+}
+
 /** RFC 4180 rows, enough for the export (quoted cells with commas and doubled quotes). */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -209,6 +222,8 @@ for (const backend of BACKENDS) {
         page.click('.signup button[type=submit]'),
       ]);
       expect(await page.locator('h1').textContent()).toBe('Bitte sehen Sie in Ihr Postfach');
+      // The pages as the server sent them: axe finds nothing.
+      expect(await violations(browser, await page.content())).toEqual([]);
 
       const [confirmation] = await until(async () => {
         const mails = await mailTo(smtp, READER);
@@ -222,6 +237,7 @@ for (const backend of BACKENDS) {
       // A link scanner fetching the link changes nothing: the GET shows a button.
       const shown = await page.goto(confirmUrl ?? '');
       expect(shown?.status()).toBe(200);
+      expect(await violations(browser, await page.content())).toEqual([]);
       const pending = await runKurier(['subscribers', 'export'], env);
       expect(pending.code).toBe(0);
       expect(pending.out).toContain(',pending,');
@@ -231,6 +247,7 @@ for (const backend of BACKENDS) {
       ]);
       expect(confirmed.status()).toBe(200);
       expect(await page.locator('h1').textContent()).toBe('Abonnement bestätigt');
+      expect(await violations(browser, await page.content())).toEqual([]);
       const active = await runKurier(['subscribers', 'export'], env);
       expect(active.out).toContain(',active,');
 
