@@ -188,6 +188,8 @@ describe('defect 2: a message the server refuses for everyone', () => {
       );
       expect(server.received).toHaveLength(0);
     }
+    // Nothing frozen: a shortened article would be sent as it is then.
+    expect(await withStore((store) => store.listSends())).toEqual([]);
     await server.close();
     server = await startSmtpServer();
     const resumed = await publish();

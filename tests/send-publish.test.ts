@@ -400,6 +400,9 @@ describe('kurier publish', () => {
     while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
     const error = await publishError();
     expect(error.code).toBe('SEND_LOCKED');
+    const status = collect();
+    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
+    expect(status.out.join('\n')).toMatch(/being sent right now by process \d+/);
     expect(error.message).toMatch(/is being sent by process \d+/);
     expect((await first).code).toBe(0);
     expect(server.received).toHaveLength(20);

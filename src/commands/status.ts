@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
+import { isHolderGone, parseLockOwner } from '../send/lock.ts';
 import { parseFrozenMessage } from '../send/message.ts';
 import { planResume } from '../send/plan.ts';
 import type { SendInfo, Store } from '../store/store.ts';
@@ -22,7 +23,7 @@ async function printList(io: Io, store: Store): Promise<void> {
   );
 }
 
-async function printSend(io: Io, store: Store, send: SendInfo): Promise<void> {
+async function printSend(io: Io, store: Store, send: SendInfo, now: Date): Promise<void> {
   const message = parseFrozenMessage(send.email);
   const { done } = planResume(await store.countStates(send.id), 'resend');
   const edition = message === undefined || message.edition === 0 ? '' : ` (edition ${message.edition + 1})`;
@@ -32,8 +33,21 @@ async function printSend(io: Io, store: Store, send: SendInfo): Promise<void> {
     `  sent ${number.format(done.sent)}, rejected ${number.format(done.rejected)}, deferred ${number.format(done.deferred)},` +
       ` unknown ${number.format(done.attempting)}, skipped ${number.format(done.skipped)}, pending ${number.format(done.pending)}`,
   );
+  const holder = await describeLockHolder(store, send, now);
+  if (holder !== undefined) io.out(`  ${holder}`);
   const open = done.pending + done.deferred + done.attempting;
-  if (open > 0) io.out(`  ${number.format(open)} to go: run kurier publish ${message?.slug ?? ''}`.trimEnd());
+  if (open > 0 && holder === undefined)
+    io.out(`  ${number.format(open)} to go: run kurier publish ${message?.slug ?? ''}`.trimEnd());
+}
+
+async function describeLockHolder(store: Store, send: SendInfo, now: Date): Promise<string | undefined> {
+  const lock = await store.readSendLock(send.id);
+  if (lock === undefined) return undefined;
+  const owner = parseLockOwner(lock.owner);
+  const who = owner === undefined ? 'a run' : `process ${owner.pid} on ${owner.host}`;
+  return lock.until > now && !(await isHolderGone(lock.owner))
+    ? `being sent right now by ${who}`
+    : `${who} stopped without finishing; kurier publish continues it (and takes over its lock)`;
 }
 
 export const statusCommand = defineCommand({
@@ -69,7 +83,7 @@ pending. Reads the subscriber store (<state>/kurier.db or DATABASE_URL); sends n
         return 0;
       }
       sends.sort((a, b) => b.frozenAt.getTime() - a.frozenAt.getTime() || b.id - a.id);
-      for (const send of sends) await printSend(context.io, store, send);
+      for (const send of sends) await printSend(context.io, store, send, context.now());
       return 0;
     } finally {
       await store.close();

@@ -177,13 +177,13 @@ export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<
   }
   const self = await planThisOwner(deps.nonce());
   const owner = renderLockOwner(self);
+  const frozenAt = deps.now();
+  // A new send's one copy is checked before the freeze: a message the server refuses (SIZE) freezes
+  // nothing, so a shortened article is sent as it is then, not as it was frozen.
+  if (existing === undefined) checkOneCopy(maker, await firstActive(store), frozenAt, info, deps);
   const { send, created } =
     existing === undefined
-      ? await store.createSend({
-          articleId: sendKeyOf(message.articleId, edition),
-          email: message,
-          frozenAt: deps.now(),
-        })
+      ? await store.createSend({ articleId: sendKeyOf(message.articleId, edition), email: message, frozenAt })
       : { send: existing.send, created: false };
   if (created) {
     io.out(
@@ -205,14 +205,16 @@ export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<
   // deferred, so the next run sends them without counting them as unknown.
   const untried = new Set<number>();
   try {
-    const first = await store.readRecipients(send.id, 0, 1);
-    checkOneCopy(
-      maker,
-      first[0] === undefined ? undefined : recipientOf(first[0]),
-      send.frozenAt,
-      info,
-      deps,
-    );
+    if (!created) {
+      const first = await store.readRecipients(send.id, 0, 1);
+      checkOneCopy(
+        maker,
+        first[0] === undefined ? undefined : recipientOf(first[0]),
+        send.frozenAt,
+        info,
+        deps,
+      );
+    }
     const plan = planResume(await store.countStates(send.id), input.unknown);
     if (!created) {
       io.out(
@@ -412,6 +414,13 @@ async function rehearse(
     onProgress: createProgressReporter(io, () => deps.clock.now()),
   });
   return { kind: 'delivered', title: maker.message.title, plan, summary };
+}
+
+async function firstActive(store: Store): Promise<Recipient | undefined> {
+  for await (const page of store.activeSubscribers()) {
+    return page[0] === undefined ? undefined : subscriberRecipient(page[0]);
+  }
+  return undefined;
 }
 
 function subscriberRecipient(subscriber: {
