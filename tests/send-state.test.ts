@@ -13,8 +13,10 @@ import { importList } from '../src/send/import.ts';
 import { isHolderGone, isOwnerGone, type LockOwner, renderLockOwner } from '../src/send/lock.ts';
 import { parseDelimiter, readSubscribers, type SubscriberRow } from '../src/send/subscribers.ts';
 import { openStore } from '../src/store/open.ts';
+import { createDatabase, dropDatabase } from '../src/store/postgres.ts';
 import { StateRecorder } from '../src/store/state-recorder.ts';
 import type { Store } from '../src/store/store.ts';
+import { lacks } from './support/requirements.ts';
 
 let dir: string;
 const NOW = new Date('2026-11-26T08:00:00Z');
@@ -264,6 +266,30 @@ describe('an old state folder, imported once', () => {
       line: 2,
     });
     expect(await store.listSends()).toEqual([]);
+  });
+});
+
+describe.skipIf(lacks('postgres'))('an old state folder, two processes on one PostgreSQL', () => {
+  it('is imported once when both open the store at the same moment', async () => {
+    const base = process.env.KURIER_TEST_DATABASE_URL ?? '';
+    const name = `kurier_legacy_${randomBytes(6).toString('hex')}`;
+    const databaseUrl = await createDatabase(base, name);
+    try {
+      const lines = Array.from({ length: 2_000 }, (_, i) => `r${i}@example.org`).join('\n');
+      await writeFile(path.join(dir, 'suppressed.jsonl'), `${lines}\n`);
+      const open = () => openStore({ stateDir: dir, databaseUrl, now: NOW, randomBytes });
+      const [a, b] = [await open(), await open()];
+      try {
+        const results = await Promise.all([a.migrateLegacyState(dir, NOW), b.migrateLegacyState(dir, NOW)]);
+        expect(results.map((result) => result.migrated).sort()).toEqual([false, true]);
+        expect((await a.counts()).suppressed).toBe(2_000);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await dropDatabase(base, name);
+    }
   });
 });
 

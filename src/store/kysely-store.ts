@@ -48,6 +48,8 @@ const DEFERRED = 4;
 const SKIPPED = 5;
 /** Rows per statement when copying: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const CHUNK = 500;
+/** A key for pg_advisory_xact_lock: the one-time import of an old state folder runs in one process only. */
+const LEGACY_LOCK = 0x6b75_7269;
 const PAGE = 1000;
 const LEGACY_KEY = 'legacy-state-imported';
 
@@ -1211,6 +1213,10 @@ export class KyselyStore implements Store {
     if (done !== undefined) return summary;
     const sends = await readLegacySends(stateDir);
     return this.#transact(async (db) => {
+      // PostgreSQL: two processes starting at once would both find no mark (read committed) and both
+      // import; the second waits here until the first commits, then sees its mark (found by a test of two
+      // servers starting together: "duplicate key … meta_pkey"). SQLite's BEGIN IMMEDIATE orders them already.
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${LEGACY_LOCK})`.execute(db);
       // Checked again inside the transaction: a second process may have imported meanwhile.
       const again = await db
         .selectFrom('meta')
