@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { makeProject } from './support/project.ts';
 import { spawnServer } from './support/server.ts';
 import { startSmtpServer } from './support/smtp.ts';
-import { BACKENDS, makeStoreFixture, noticeMissingPostgres } from './support/store.ts';
-
-noticeMissingPostgres();
+import { BACKENDS, makeStoreFixture } from './support/store.ts';
 
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`kurier server killed on ${backend.name}`, () => {

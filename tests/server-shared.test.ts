@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { makeProject } from './support/project.ts';
 import { startServer } from './support/server.ts';
 import { startSmtpServer } from './support/smtp.ts';
-import { BACKENDS, makeStoreFixture, noticeMissingPostgres } from './support/store.ts';
+import { BACKENDS, makeStoreFixture } from './support/store.ts';
 
-noticeMissingPostgres();
 const postgres = BACKENDS.find((backend) => backend.name === 'postgres');
 
 describe.skipIf(postgres?.available !== true)('two kurier servers on one PostgreSQL', () => {

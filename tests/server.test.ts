@@ -8,9 +8,7 @@ import { createToken, planKeyRing } from '../src/subscribe/tokens.ts';
 import { makeProject } from './support/project.ts';
 import { type RunningServer, startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
-import { BACKENDS, makeStoreFixture, noticeMissingPostgres, type StoreFixture } from './support/store.ts';
-
-noticeMissingPostgres();
+import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
 const SECRET = 'test secret, long enough to sign';
 const LIST = 'newsletter.kurier.example';

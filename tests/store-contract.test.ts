@@ -5,9 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateRecorder } from '../src/store/state-recorder.ts';
 import type { ExportRow, SignUp, Store } from '../src/store/store.ts';
-import { BACKENDS, makeStoreFixture, noticeMissingPostgres, type StoreFixture } from './support/store.ts';
-
-noticeMissingPostgres();
+import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
 const T0 = new Date('2026-11-26T10:00:00Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);

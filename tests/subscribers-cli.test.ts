@@ -4,9 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './support/project.ts';
-import { BACKENDS, makeStoreFixture, noticeMissingPostgres, type StoreFixture } from './support/store.ts';
-
-noticeMissingPostgres();
+import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
 for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`kurier subscribers on ${backend.name}`, () => {

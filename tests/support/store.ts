@@ -1,5 +1,6 @@
 // The two stores the contract tests run on: a SQLite file in a temp folder, and a fresh database on the
-// PostgreSQL server named by KURIER_TEST_DATABASE_URL (skipped with a notice when it is unset).
+// PostgreSQL server named by KURIER_TEST_DATABASE_URL (skipped through lacks('postgres') when it is unset, so
+// the run's summary names it and CI fails instead).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { openStore } from '../../src/store/open.ts';
 import { createDatabase, dropDatabase } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/store.ts';
+import { lacks } from './requirements.ts';
 
 export const TEST_DATABASE_URL = process.env.KURIER_TEST_DATABASE_URL;
 
@@ -18,15 +20,8 @@ export interface Backend {
 
 export const BACKENDS: readonly Backend[] = [
   { name: 'sqlite', available: true },
-  { name: 'postgres', available: TEST_DATABASE_URL !== undefined && TEST_DATABASE_URL !== '' },
+  { name: 'postgres', available: !lacks('postgres') },
 ];
-
-let noticeShown = false;
-export function noticeMissingPostgres(): void {
-  if (noticeShown || BACKENDS[1]?.available) return;
-  noticeShown = true;
-  console.log('PostgreSQL store tests skipped: set KURIER_TEST_DATABASE_URL=postgres://… to run them.');
-}
 
 /** A place for one test's state: the state folder, and for PostgreSQL a database of its own. */
 export interface StoreFixture {
