@@ -197,7 +197,6 @@ for (const backend of BACKENDS) {
         KURIER_ROOT: root,
         KURIER_STATE_DIR: fixture.stateDir,
         KURIER_SECRET: randomBytes(32).toString('hex'),
-        KURIER_PUBLIC_URL: serviceUrl,
         SMTP_URL: smtp.url,
         ...(fixture.databaseUrl === undefined ? {} : { DATABASE_URL: fixture.databaseUrl }),
       };

@@ -160,10 +160,15 @@ BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every w
         signUpLimit: { max: SIGN_UPS_PER_IP, windowMs: 10 * 60_000 },
       });
       const address = await app.listen(host, port);
-      const publicUrl = settings.publicUrl ?? new URL(`${address}/`);
-      if (settings.publicUrl === undefined) {
+      // The site's subscriptions.url is where the form posts, so the links point there too; KURIER_PUBLIC_URL
+      // overrides it (a staging host), and without either the links name this local address.
+      const configured =
+        settings.publicUrl ??
+        (site.subscriptions === undefined ? undefined : new URL(site.subscriptions.url));
+      const publicUrl = configured ?? new URL(`${address}/`);
+      if (configured === undefined) {
         context.io.err(
-          `KURIER_PUBLIC_URL is not set: the confirmation links point at ${publicUrl.href}, which only this machine reaches; set it to the public URL of this service.`,
+          `subscriptions.url (content/site.yaml) and KURIER_PUBLIC_URL are not set: the confirmation links point at ${publicUrl.href}, which only this machine reaches; set subscriptions.url to the public URL of this service.`,
         );
       }
       worker = startConfirmationWorker(
