@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkUnique, parseArticle } from '../src/content/article.ts';
 import { parseContent } from '../src/content/content.ts';
 import { parseDate } from '../src/content/dates.ts';
-import { absoluteHtmlUrls, renderMarkdown } from '../src/content/markdown.ts';
+import { absoluteHtmlUrls, renderInlineMarkdown, renderMarkdown } from '../src/content/markdown.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { slugify } from '../src/content/slug.ts';
 import { decodeUtf8 } from '../src/content/text.ts';
@@ -256,6 +256,16 @@ describe('parseSite', () => {
 });
 
 describe('hostile input at the content boundary (issue 7)', () => {
+  it('drops control characters typed as character references from the HTML and the plain text, and keeps the rest', () => {
+    const body = renderMarkdown(
+      'Eins&#1;zwei&#x0B;drei&#127; &#38; `&#1;` &amp;#2;\n\n<p>roh&#x1;&#9;&#150;</p>',
+      'https://kurier.example/a/',
+    );
+    expect(body).toBe('<p>Einszweidrei &amp; <code>&amp;#1;</code> &amp;#2;</p>\n<p>roh&#9;&#150;</p>');
+    const lead = renderInlineMarkdown('Lead&#x1;mit &#7;Steuerzeichen', 'https://kurier.example/a/');
+    expect(lead).toEqual({ html: 'Leadmit Steuerzeichen', text: 'Leadmit Steuerzeichen' });
+  });
+
   const parse = (source: string) => parseArticle(source, 'content/posts/a.md', site);
 
   it('reads years below 100 as written and refuses them as typos', () => {

@@ -127,7 +127,9 @@ for (const backend of BACKENDS) {
       expect((await store.findSubscriber('new@example.org'))?.status).toBe('pending');
       expect((await store.findSubscriber('active@example.org'))?.status).toBe('active');
       expect((await store.findSubscriber('gone@example.org'))?.status).toBe('unsubscribed');
-      expect(server?.lines.join('\n')).toContain('subscriptions.url (content/site.yaml) and KURIER_PUBLIC_URL are not set');
+      expect(server?.lines.join('\n')).toContain(
+        'subscriptions.url (content/site.yaml) and KURIER_PUBLIC_URL are not set',
+      );
       const page = await fetch(`${server?.url}/subscribed`);
       expect(await page.text()).toContain('Bitte sehen Sie in Ihr Postfach');
     });

@@ -3,6 +3,7 @@
 import { decodeHTML } from 'entities';
 import { Lexer, type MarkedOptions, Parser, Renderer, type Token, type Tokens } from 'marked';
 import { slugify } from './slug.ts';
+import { dropControls, normalizeText } from './text.ts';
 
 /** A heading token after `lexMarkdown`: it carries the anchor id its HTML gets. */
 export type AnchoredHeading = Tokens.Heading & { readonly id: string };
@@ -103,12 +104,16 @@ function anchorTokens(tokens: readonly Token[], pageUrl: string): void {
 }
 
 export function renderMarkdown(markdown: string, pageUrl: string): string {
-  return Parser.parse(lexMarkdown(markdown, pageUrl), OPTIONS);
+  return dropControls(Parser.parse(lexMarkdown(markdown, pageUrl), OPTIONS));
 }
 
 /** A one-paragraph text such as the lead: its inline HTML and its plain text. */
 export function renderInlineMarkdown(markdown: string, pageUrl: string): { html: string; text: string } {
   const tokens = Lexer.lexInline(markdown, OPTIONS);
   anchorTokens(tokens, pageUrl);
-  return { html: Parser.parseInline(tokens, OPTIONS), text: inlineText(tokens) };
+  // The plain text decodes references, so a control character typed as one is dropped here too.
+  return {
+    html: dropControls(Parser.parseInline(tokens, OPTIONS)),
+    text: normalizeText(inlineText(tokens)),
+  };
 }

@@ -16,6 +16,21 @@ export function normalizeText(text: string): string {
   return text.normalize('NFC').replace(CONTROL, '');
 }
 
+/**
+ * The same controls in rendered HTML: marked decodes a reference such as `&#1;` in Markdown text into the
+ * character itself, and raw HTML blocks keep references (`&#x0B;`) that a browser or feed reader decodes.
+ * References to 0x80–0x9F in raw HTML stay: HTML maps them to the Windows-1252 characters meant (`&#150;`).
+ */
+export function dropControls(html: string): string {
+  return html
+    .replace(/&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));/g, (reference, hex?: string, decimal?: string) => {
+      const code = hex === undefined ? Number(decimal) : Number.parseInt(hex, 16);
+      const control = code <= 0x1f ? code !== 0x09 && code !== 0x0a && code !== 0x0d : code === 0x7f;
+      return control ? '' : reference;
+    })
+    .replace(CONTROL, '');
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** UTF-8 bytes → text; bytes that are not UTF-8 stop with the file and line instead of becoming "�". */
