@@ -10,16 +10,15 @@
 // - a message given up after retries with a 4.4.x code is expired (soft) for us, Sisimai reads the text;
 // - an RFC 3834 reply (Auto-Submitted: auto-replied) is an auto-reply even when Sisimai 4.25 sees a bounce.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifyMessage, type Decision } from '../src/bounces/classify.ts';
 import { parseMail } from '../src/bounces/parse-mail.ts';
 import type { Reason } from '../src/bounces/reasons.ts';
+import { lacks } from './support/requirements.ts';
 
 const corpus = path.resolve(import.meta.dirname, '../../shared/bounce-corpus');
-const present = existsSync(path.join(corpus, 'sisimai-verdicts.jsonl'));
-if (!present) console.log(`bounce corpus not found at ${corpus}: corpus agreement test skipped`);
 
 interface Verdict {
   readonly recipient: string;
@@ -114,7 +113,7 @@ async function measure() {
   return { categories, recipients, unrecognisedMta, disagreements };
 }
 
-describe.skipIf(!present)('the classifier against Sisimai on real-world mail', () => {
+describe.skipIf(lacks('bounceCorpus'))('the classifier against Sisimai on real-world mail', () => {
   let result: Awaited<ReturnType<typeof measure>> | undefined;
   let summary = '';
   beforeAll(async () => {
