@@ -123,6 +123,27 @@ function stateCode(state: RecipientState): number {
   return RECIPIENT_STATES.indexOf(state);
 }
 
+/** A new subscriber row, active from `at`: an import, an add, or a row of a bulk import. */
+function activeRow(
+  address: { readonly typed: string; readonly email: string; readonly key: string; readonly hash: string },
+  row: { readonly name: string; readonly fields: Readonly<Record<string, string>> },
+  cause: string,
+  at: string,
+) {
+  return {
+    typed: address.typed,
+    email: address.email,
+    key: address.key,
+    key_hash: address.hash,
+    name: row.name,
+    fields: JSON.stringify(row.fields),
+    status: 'active' as const,
+    status_cause: cause,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
 export class KyselyStore implements Store {
   readonly dialect: Dialect;
   readonly #db: Db;
@@ -493,18 +514,7 @@ export class KyselyStore implements Store {
     if (existing === undefined) {
       const inserted = await db
         .insertInto('subscribers')
-        .values({
-          typed: address.typed,
-          email: address.email,
-          key: address.key,
-          key_hash: address.hash,
-          name: row.name,
-          fields: JSON.stringify(row.fields),
-          status: 'active',
-          status_cause: cause,
-          created_at: at,
-          updated_at: at,
-        })
+        .values(activeRow(address, row, cause, at))
         .returning('id')
         .executeTakeFirstOrThrow();
       subscriberId = inserted.id;
@@ -603,20 +613,7 @@ export class KyselyStore implements Store {
     const at = now.toISOString();
     const inserted = await db
       .insertInto('subscribers')
-      .values(
-        rows.map(({ row, address }) => ({
-          typed: address.typed,
-          email: address.email,
-          key: address.key,
-          key_hash: address.hash,
-          name: row.name,
-          fields: JSON.stringify(row.fields),
-          status: 'active',
-          status_cause: cause,
-          created_at: at,
-          updated_at: at,
-        })),
-      )
+      .values(rows.map(({ row, address }) => activeRow(address, row, cause, at)))
       .returning('id')
       .execute();
     await db
