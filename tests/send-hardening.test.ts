@@ -438,6 +438,37 @@ describe('weak spots of the send', () => {
     await expect(read()).rejects.toMatchObject({ code: 'SUBSCRIBERS_INVALID', file: 'list.csv', line: 3 });
   });
 
+  it('reports a bad quote on its own line after line breaks inside quoted fields, with LF, CRLF and CR', async () => {
+    const file = path.join(root, 'list.csv');
+    const read = async () => {
+      for await (const _ of readSubscribers(file, 'list.csv')) {
+        // Reading is the test.
+      }
+    };
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const lines = [
+        'email,name',
+        'a@example.com,"An',
+        'na"',
+        'b@example.com,"B',
+        'e',
+        'n"',
+        'c@example.com,"Cem"x',
+      ];
+      await writeFile(file, `${lines.join(eol)}${eol}`);
+      await expect(read(), JSON.stringify(eol)).rejects.toMatchObject({
+        code: 'SUBSCRIBERS_INVALID',
+        line: 7,
+      });
+      const inside = ['email,name', 'a@example.com,"An', 'na"', 'b@example.com,"B', 'en "B" here"'];
+      await writeFile(file, `${inside.join(eol)}${eol}`);
+      await expect(read(), JSON.stringify(eol)).rejects.toMatchObject({
+        code: 'SUBSCRIBERS_INVALID',
+        line: 5,
+      });
+    }
+  });
+
   it('cuts a huge address short in every message', () => {
     const huge = `${'x'.repeat(100_000)}@example.com`;
     const result = parseAddress(huge);

@@ -189,13 +189,26 @@ async function readFirstLine(file: string): Promise<string> {
   }
 }
 
-/** The line of the quote that opens a field and is never closed (RFC 4180 quoting: "" inside is a quote). */
-export function findUnclosedQuote(text: string, delimiter: string): number | undefined {
+/**
+ * The line to fix for a CSV error (RFC 4180 quoting: "" inside is a quote): for a quote that is never closed,
+ * the line where it opened (csv-parse gives up at the end of the file); for any other error, the line of
+ * csv-parse's count, which counts \r and \n inside a quoted field once each, so a CRLF file with line
+ * breaks inside quotes comes out late.
+ */
+export function findCsvErrorLine(
+  text: string,
+  delimiter: string,
+  error: { readonly code?: string; readonly lines?: number },
+): number | undefined {
+  const unclosed = error.code === 'CSV_QUOTE_NOT_CLOSED';
   let line = 1;
+  let parserLine = 1;
   let quoteLine: number | undefined;
   let fieldStart = true;
   for (let i = 0; i < text.length; i += 1) {
+    if (!unclosed && parserLine >= (error.lines ?? 0)) return line;
     const char = text[i];
+    const lineBreak = char === '\n' || (char === '\r' && text[i + 1] !== '\n');
     if (quoteLine !== undefined) {
       if (char === '"') {
         if (text[i + 1] === '"') i += 1;
@@ -203,14 +216,18 @@ export function findUnclosedQuote(text: string, delimiter: string): number | und
           quoteLine = undefined;
           fieldStart = false;
         }
-      } else if (char === '\n') line += 1;
+      } else if (char === '\n' || char === '\r') parserLine += 1;
+      if (lineBreak) line += 1;
       continue;
     }
     if (char === '"' && fieldStart) quoteLine = line;
-    else if (char === '\n') line += 1;
+    else if (lineBreak) {
+      line += 1;
+      parserLine += 1;
+    }
     fieldStart = char === delimiter || char === '\n' || char === '\r';
   }
-  return quoteLine;
+  return unclosed ? quoteLine : line;
 }
 
 function notUtf8(file: string, line: number): KurierError {
@@ -300,12 +317,12 @@ export async function* readSubscribers(
     }
   } catch (error) {
     if (error instanceof KurierError) throw error;
-    // For a quote that is never closed csv-parse reports where it gave up: the end of the file. The line
-    // to fix is where that quote opened (read again only on this error path).
-    const where =
-      (error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED'
-        ? findUnclosedQuote(await readFile(file, 'utf8'), delimiter)
-        : (error as { lines?: number }).lines;
+    // csv-parse's line is not the one to fix (see findCsvErrorLine): read again, only on this error path.
+    const where = findCsvErrorLine(
+      await readFile(file, 'utf8'),
+      delimiter,
+      error as { code?: string; lines?: number },
+    );
     throw new KurierError(
       'SUBSCRIBERS_INVALID',
       `the subscriber list is not valid CSV (${(error as Error).message.replace(/ at line \d+/, '')}); fix the quoting on this line.`,
