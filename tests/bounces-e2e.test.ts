@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FOLDERS } from '../src/bounces/imap.ts';
@@ -193,13 +193,7 @@ for (const backend of BACKENDS) {
         imap = await TestImapClient.connect(imapServer);
         smtp = await startSmtpServer();
         fixture = await makeStoreFixture(backend);
-        root = await makeProject();
-        const settings = path.join(root, 'content/site.yaml');
-        const yaml = await readFile(settings, 'utf8');
-        await writeFile(
-          settings,
-          yaml.replace(/^( {2}unsubscribeMailto: .*)$/m, `$1\n  bounceAddress: ${BOUNCES}`),
-        );
+        root = await makeProject({ bounceAddress: BOUNCES });
         env = {
           KURIER_SECRET: SECRET,
           BOUNCE_IMAP_URL: imapServer.url,
