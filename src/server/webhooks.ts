@@ -156,6 +156,9 @@ function sesRoute(settings: NonNullable<WebhookSettings['ses']>, deps: WebhookDe
     if (!settings.certUrl.test(message.SigningCertURL)) {
       return refuse(403, 'the signing certificate is not at an SNS address');
     }
+    // AWS signs every account's topics alike: only the topic tells ours from anyone else's. Checked first,
+    // so a foreign message costs no certificate fetch; its signature is checked all the same below.
+    if (!settings.topicArns.includes(message.TopicArn)) return refuse(403, 'not a configured topic');
     let pem: string;
     try {
       pem = await certificate(message.SigningCertURL);
@@ -164,10 +167,7 @@ function sesRoute(settings: NonNullable<WebhookSettings['ses']>, deps: WebhookDe
       return refuse(503, 'the signing certificate cannot be fetched');
     }
     const check = checkSnsSignature(message, pem, deps.now());
-    if (!check.ok) return refuse(403, check.problem);
-    // AWS signs every topic's messages alike: only the topic tells ours from anyone else's.
-    if (!settings.topicArns.includes(message.TopicArn)) return refuse(403, 'not a configured topic');
-    return undefined;
+    return check.ok ? undefined : refuse(403, check.problem);
   }
 
   return {
