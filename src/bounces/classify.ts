@@ -12,7 +12,7 @@ import {
   type Reason,
   type Severity,
 } from './reasons.ts';
-import { parseSesNotification } from './ses.ts';
+import { parseSesNotification, type SesNotification } from './ses.ts';
 import {
   DELAY_SUBJECT,
   DELAY_WORDING,
@@ -164,7 +164,7 @@ function compact(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 1000);
 }
 
-function toRecipient(
+export function toRecipient(
   address: string | undefined,
   statusField: string | undefined,
   diagnostic: string,
@@ -329,7 +329,10 @@ const SES_SUBTYPE_WORDS: Readonly<Record<string, string>> = {
 
 function sesOf(message: MailMessage, origin: Origin): Decision | undefined {
   const notification = parseSesNotification(message.text);
-  if (notification === undefined) return undefined;
+  return notification === undefined ? undefined : decideSes(notification, origin);
+}
+
+function decideSes(notification: SesNotification, origin: Origin): Decision {
   const originalMessageId = notification.mail?.commonHeaders?.messageId ?? origin.originalMessageId;
   if (notification.notificationType === 'Delivery') {
     return { kind: 'not-bounce', why: 'SES delivery notification', ...origin, originalMessageId };
@@ -382,12 +385,35 @@ function unsubscribeOf(message: MailMessage, settings: ClassifySettings, text: s
   return { kind: 'unsubscribe', address: message.from[0], verp };
 }
 
+function verpOf(text: string, settings: ClassifySettings): VerpMatch | undefined {
+  return settings.bounceAddress === undefined
+    ? undefined
+    : findVerpToken(text, settings.bounceAddress, 'bounce', settings.keys ?? []);
+}
+
+/** A complaint of type not-spam is none; a report whose token does not verify was made by someone else. */
+function acceptReport(report: Decision, origin: Origin): Decision {
+  if (report.kind === 'complaint' && report.feedbackType === 'not-spam') {
+    return { kind: 'not-bounce', why: 'feedback report of type not-spam', ...origin };
+  }
+  if (report.kind === 'not-bounce' || origin.verp?.status !== 'invalid') return report;
+  return { kind: 'unknown', why: `${report.kind} with a forged VERP token`, ...origin };
+}
+
+/**
+ * An SES notification received over HTTPS (SNS), decided as the same notification mailed to the return
+ * mailbox would be: its `mail.source` is the VERP return path the copy carried. Undefined when it is none.
+ */
+export function classifySesNotification(text: string, settings: ClassifySettings = {}): Decision | undefined {
+  const notification = parseSesNotification(text);
+  if (notification === undefined) return undefined;
+  const origin: Origin = { originalMessageId: undefined, verp: verpOf(text, settings) };
+  return acceptReport(decideSes(notification, origin), origin);
+}
+
 export function classifyMessage(message: MailMessage, settings: ClassifySettings = {}): Decision {
   const text = allText(message);
-  const verp =
-    settings.bounceAddress === undefined
-      ? undefined
-      : findVerpToken(text, settings.bounceAddress, 'bounce', settings.keys ?? []);
+  const verp = verpOf(text, settings);
   const original = originalOf(message, '');
   const origin: Origin = {
     originalMessageId: originalMessageId(message, original),
@@ -397,13 +423,7 @@ export function classifyMessage(message: MailMessage, settings: ClassifySettings
   const forged = verp?.status === 'invalid';
 
   const report = complaintOf(message, origin, text) ?? sesOf(message, origin);
-  if (report !== undefined) {
-    if (report.kind === 'complaint' && report.feedbackType === 'not-spam') {
-      return { kind: 'not-bounce', why: 'feedback report of type not-spam', ...origin };
-    }
-    if (report.kind === 'not-bounce' || !forged) return report;
-    return { kind: 'unknown', why: `${report.kind} with a forged VERP token`, ...origin };
-  }
+  if (report !== undefined) return acceptReport(report, origin);
 
   const status = deliveryStatusOf(message);
   if (status === 'delivered')

@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Decision } from './classify.ts';
-import type { BounceAction, Folder, ReaderRef, SoftBouncePolicy } from './ledger.ts';
+import type { BounceAction, Folder, LedgerEntry, ReaderRef, SoftBouncePolicy } from './ledger.ts';
 
 /**
  * A verified token names exactly one reader; without one, the addresses the report names stand in (mail
@@ -76,4 +76,16 @@ export function planLedgerKey(messageId: string | undefined, raw: Buffer): strin
   const id = messageId?.trim();
   if (id !== undefined && id !== '' && id !== '<>') return `message-id:${id}`;
   return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/** A decided message (or relay notification) → what the ledger records: its state changes and its folder. */
+export function planLedgerEntry(
+  key: string,
+  messageId: string | undefined,
+  decision: Decision,
+  policy: SoftBouncePolicy,
+  decidedAt: Date,
+): LedgerEntry {
+  const actions = planBounceActions(decision, policy);
+  return { key, messageId, decidedAt, decision, actions, folder: planFolder(decision, actions) };
 }

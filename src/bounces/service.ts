@@ -3,9 +3,16 @@
 // and started again finds what it recorded and only moves it.
 
 import { type ClassifySettings, classifyMessage, type Decision, summarizeDecision } from './classify.ts';
-import type { BounceLedger, Folder, LedgerEntry, ReaderRef, SoftBouncePolicy } from './ledger.ts';
+import type {
+  BounceLedger,
+  Folder,
+  LedgerEntry,
+  ReaderRef,
+  RecordOutcome,
+  SoftBouncePolicy,
+} from './ledger.ts';
 import { parseMail } from './parse-mail.ts';
-import { planBounceActions, planFolder, planLedgerKey } from './plan.ts';
+import { planLedgerEntry, planLedgerKey } from './plan.ts';
 
 export interface MailboxMessage {
   /** IMAP UID: stable while the message stays in the mailbox. */
@@ -70,12 +77,10 @@ export async function runBounces(
         continue;
       }
       const decision = classifyMessage(message, settings.classify);
-      const actions = planBounceActions(decision, settings.softBounces);
-      const folder = planFolder(decision, actions);
       decided.push({
         uid,
         subject: message.subject,
-        entry: { key, messageId: message.messageId, decidedAt: now(), decision, actions, folder },
+        entry: planLedgerEntry(key, message.messageId, decision, settings.softBounces, now()),
       });
     }
     // Recorded together: on SQLite the store commits them as one group (one fsync for the batch, each in a
@@ -102,4 +107,17 @@ export async function runBounces(
     }
   }
   return { seen, recorded, alreadyRecorded, byKind, suppressed, unclassified };
+}
+
+/**
+ * A notification a relay posted (SES through SNS, Postmark), decided already: recorded as a message of the
+ * mailbox is, under a key of the relay's own id, so a retried delivery changes nothing twice.
+ */
+export async function recordRelayNotice(
+  ledger: BounceLedger,
+  notice: { readonly key: string; readonly messageId: string | undefined; readonly decision: Decision },
+  policy: SoftBouncePolicy,
+  now: () => Date,
+): Promise<RecordOutcome> {
+  return ledger.record(planLedgerEntry(notice.key, notice.messageId, notice.decision, policy, now()));
 }

@@ -17,6 +17,7 @@ import { createSmtpTransport, heloName, type Transport } from '../send/transport
 import { createApp } from '../server/app.ts';
 import { startConfirmationWorker } from '../server/confirmation-sender.ts';
 import { preparePages, readPageTemplate } from '../server/pages.ts';
+import { createWebhookRoutes, parseWebhookEnv } from '../server/webhooks.ts';
 import { prepareConfirmationMail, readConfirmationTemplates } from '../subscribe/confirmation-mail.ts';
 import { planListName } from '../subscribe/links.ts';
 import { openProjectStore } from '../subscribe/open-store.ts';
@@ -78,7 +79,11 @@ state folder without it), so a restart loses none. Stops cleanly on SIGTERM or C
   footer: `Environment (or .env): KURIER_SECRET (signs the links; required), KURIER_OLD_SECRETS (earlier
 secrets, still accepted), KURIER_PUBLIC_URL (where this service is reached, for the links in the
 confirmation mail), DATABASE_URL (postgres://…; default: SQLite in the state folder), SMTP_URL, DKIM_*,
-BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every while the service runs).`,
+BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every while the service runs).
+Relay bounce notifications (README, "Bounces from a relay"): SES_SNS_TOPIC_ARN (turns on POST
+/webhooks/ses for these SNS topics, comma-separated), SES_SNS_CERT_URL_PATTERN (where signing
+certificates may come from; default: https://sns.<region>.amazonaws.com/….pem), POSTMARK_WEBHOOK_USER
+and POSTMARK_WEBHOOK_PASSWORD (turn on POST /webhooks/postmark with HTTP Basic auth).`,
   options,
   allowPositionals: false,
   async run(values, _positionals, context) {
@@ -86,6 +91,7 @@ BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every w
     const { paths, env } = context;
     const settings = parseSubscriptionEnv(env);
     const sendEnv = await readSendEnv(context.root, env);
+    const webhookSettings = parseWebhookEnv(env);
     const bounceUrl = env.BOUNCE_IMAP_URL?.trim();
     const bounceTarget =
       bounceUrl === undefined || bounceUrl === '' ? undefined : parseBounceImapUrl(bounceUrl);
@@ -158,6 +164,13 @@ BOUNCE_IMAP_URL (the return mailbox: kurier bounces runs every --bounces-every w
         log: (line) => context.io.out(line),
         trustProxy: values['trust-proxy'],
         signUpLimit: { max: SIGN_UPS_PER_IP, windowMs: 10 * 60_000 },
+        webhooks: createWebhookRoutes(webhookSettings, {
+          store,
+          run: `${planRunName(context.now(), randomBytes)} webhooks`,
+          bounce: planBounceSettings(site.email, settings.secrets),
+          now: context.now,
+          log: (line) => context.io.out(line),
+        }),
       });
       const address = await app.listen(host, port);
       // The site's subscriptions.url is where the form posts, so the links point there too; KURIER_PUBLIC_URL

@@ -14,6 +14,7 @@ import {
   unsubscribeByToken,
 } from '../subscribe/service.ts';
 import type { PageKind, PageRenderer } from './pages.ts';
+import type { WebhookRoute } from './webhooks.ts';
 
 export interface AppOptions {
   readonly subscriptions: Subscriptions;
@@ -30,6 +31,8 @@ export interface AppOptions {
   readonly trustProxy: boolean;
   /** Sign-ups per IP and window (the per-address limit is the store's: one mail per 10 minutes). */
   readonly signUpLimit: { readonly max: number; readonly windowMs: number };
+  /** The relays' bounce notifications (src/server/webhooks.ts), when configured. */
+  readonly webhooks?: readonly WebhookRoute[];
 }
 
 export interface App {
@@ -40,6 +43,8 @@ export interface App {
 }
 
 const BODY_LIMIT = 16 * 1024;
+/** An SNS message may hold 256 KiB; Postmark adds the bounce's text when asked to. */
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
@@ -245,6 +250,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
     return outcome === 'invalid' ? page(reply, 400, 'invalid-link') : page(reply, 200, 'unsubscribed');
   });
+
+  for (const webhook of options.webhooks ?? []) {
+    app.post(webhook.path, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+      const response = await webhook.handle({ headers: request.headers, body: request.body });
+      return reply
+        .code(response.status)
+        .headers(response.headers ?? {})
+        .send(response.body);
+    });
+  }
 
   return {
     async listen(host, port) {

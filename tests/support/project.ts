@@ -1,6 +1,6 @@
 // A throwaway copy of the sample project in a temp folder, and the CLI run against it with a fixed clock.
 
-import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,11 +11,19 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export const FIXED_NOW = new Date('2026-11-26T10:00:00Z');
 
-/** A fresh project with the sample's content/, templates/ and static/. */
-export async function makeProject(): Promise<string> {
+/** A fresh project with the sample's content/, templates/ and static/; `bounceAddress` turns on VERP. */
+export async function makeProject(options: { readonly bounceAddress?: string } = {}): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), 'kurier-project-'));
   for (const folder of ['content', 'templates', 'static']) {
     await cp(path.join(repoRoot, folder), path.join(root, folder), { recursive: true });
+  }
+  if (options.bounceAddress !== undefined) {
+    const settings = path.join(root, 'content/site.yaml');
+    const yaml = await readFile(settings, 'utf8');
+    await writeFile(
+      settings,
+      yaml.replace(/^( {2}unsubscribeMailto: .*)$/m, `$1\n  bounceAddress: ${options.bounceAddress}`),
+    );
   }
   return root;
 }

@@ -53,6 +53,7 @@ const REQUIREMENTS = {
     present: () => (process.env.KURIER_TEST_DATABASE_URL ?? '') !== '',
     install: 'apt-get install postgresql, start a server and set KURIER_TEST_DATABASE_URL (see .ci/run)',
   },
+  openssl: { present: () => onPath('openssl'), install: 'apt-get install openssl' },
   dovecot: {
     slow: true,
     present: () => existsSync('/usr/sbin/dovecot'),
