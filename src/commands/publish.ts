@@ -1,6 +1,5 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buildAndPickArticle } from '../build/pick.ts';
 import type { RunContext } from '../context.ts';
@@ -19,7 +18,7 @@ import {
 } from '../send/service.ts';
 import { openTransport, planMessageKeys } from '../send/setup.ts';
 import { checkDkimKey } from '../send/transport.ts';
-import { openProjectStore } from '../subscribe/open-store.ts';
+import { openRunStore } from '../subscribe/open-store.ts';
 import { parseSubscriptionEnv } from '../subscribe/settings.ts';
 import {
   defineCommand,
@@ -133,13 +132,7 @@ export async function runPublish(
     // An explicit --subscribers must exist (the import says so); the default file is optional once the
     // store has readers (sign-ups through kurier server, kurier subscribers import).
     const list = { file: subscribersFile, displayName };
-    const store = await openProjectStore({
-      stateDir: paths.stateDir,
-      databaseUrl: subscriptionEnv.databaseUrl,
-      now: context.now(),
-      randomBytes,
-      onLegacyImport: (line) => io.err(line),
-    });
+    const store = await openRunStore(context);
     let report: Awaited<ReturnType<typeof sendNewsletter>>;
     try {
       report = await sendNewsletter(
