@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Browser, describeViolations, launchChromium, openHtml, runAxe } from './support/chromium.ts';
+import { freePort } from './support/net.ts';
 import { makeProject, repoRoot } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
 import { type ParsedMail, parseMessage, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
@@ -20,17 +20,6 @@ const READER = 'Leserin.Eins@Example.ORG';
 const OTHER = 'leser.zwei@example.org';
 const CONSENT =
   'Ja, ich möchte den Newsletter von Kurier per E-Mail erhalten und kann ihn jederzeit abbestellen.';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 interface Kurier {
   readonly child: ChildProcess;
