@@ -27,7 +27,7 @@ import {
   writeSubscribers as writeSubscribersIn,
 } from './support/publish.ts';
 import { lacks } from './support/requirements.ts';
-import { startServer } from './support/server.ts';
+import { postOneClick, startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -523,12 +523,7 @@ describe('kurier publish', () => {
         /<(https:[^>]+)>/.exec(header(toReader1 as NonNullable<typeof toReader1>, 'list-unsubscribe'))?.[1] ??
         '';
       const local = link.replace('https://kurier.example/newsletter', running.url);
-      const response = await fetch(local, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-        redirect: 'manual',
-      });
+      const response = await postOneClick(local);
       expect(response.status).toBe(200);
     } finally {
       await running.stop();

@@ -13,6 +13,7 @@ import { type Browser, describeViolations, launchChromium, openHtml, runAxe } fr
 import { freePort } from './support/net.ts';
 import { makeProject, repoRoot } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
+import { postOneClick } from './support/server.ts';
 import { type ParsedMail, parseMessage, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
@@ -249,12 +250,7 @@ for (const backend of BACKENDS) {
       expect(rawHeader(newsletters[0], 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
 
       // As Gmail does it: a POST to the header's URL with the RFC 8058 body, no cookies, no redirect followed.
-      const oneClick = await fetch(oneClickUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-        redirect: 'manual',
-      });
+      const oneClick = await postOneClick(oneClickUrl);
       expect(oneClick.status).toBe(200);
 
       // Someone still on the list, to show that the next publish did send, and to whom.
