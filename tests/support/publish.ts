@@ -5,14 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  type PublishDeps,
-  type PublishOptions,
-  publishCommand,
-  runPublish,
-} from '../../src/commands/publish.ts';
+import { type PublishOptions, publishCommand, runPublish } from '../../src/commands/publish.ts';
 import type { CommandContext, Env, Io } from '../../src/context.ts';
 import { resolveRunContext } from '../../src/environment.ts';
+import type { PublishDeps } from '../../src/send/publish.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { repoRoot } from './project.ts';
