@@ -1,7 +1,7 @@
 // The CLI entry and bin/kurier.js as a user runs them: help, exit codes, `kurier new`, the bundled build.
 
 import { spawnSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateProject } from '../bench/generate.ts';
@@ -73,6 +73,18 @@ describe('kurier new', () => {
       [],
       expect.stringContaining('(4 drafts skipped)'),
     ]);
+  });
+
+  it('names a missing content/site.yaml as a settings error, without a stack trace, and writes nothing', async () => {
+    const root = await project();
+    await rm(path.join(root, 'content', 'site.yaml'));
+    const run = await runCli(root, ['new', 'Ohne Einstellungen']);
+    expect(run.code).toBe(1);
+    expect(run.err.join('\n')).toMatch(
+      /^content\/site\.yaml {2}SETTINGS_INVALID {2}cannot read the publication settings/,
+    );
+    expect(run.err.join('\n')).not.toContain('    at ');
+    expect(await readdir(path.join(root, 'content', 'posts'))).not.toContain('ohne-einstellungen.md');
   });
 });
 
