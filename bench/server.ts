@@ -7,7 +7,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { createDatabase, dropDatabase } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/store.ts';
 import { planListName } from '../src/subscribe/links.ts';
 import { createToken, planKeyRing } from '../src/subscribe/tokens.ts';
+import { freePort } from '../tests/support/net.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = randomBytes(32).toString('hex');
@@ -28,17 +28,6 @@ interface Backend {
   readonly name: string;
   readonly databaseUrl: string | undefined;
   cleanup(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 async function makeProject(publicUrl: string): Promise<string> {

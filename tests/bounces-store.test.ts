@@ -1,11 +1,11 @@
 // The bounce records of the store, the same on SQLite and PostgreSQL: each message recorded once with its
 // state changes, readers named by (send, index) or by address, soft bounces counted within the window.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BounceChange, BounceMessageRecord } from '../src/store/bounce-records.ts';
 import type { Store } from '../src/store/store.ts';
 import { lacks } from './support/requirements.ts';
-import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
+import { BACKENDS, type StoreFixture, useFreshStore } from './support/store.ts';
 
 const T0 = new Date('2026-11-26T10:00:00Z');
 const days = (n: number) => new Date(T0.getTime() + n * 86_400_000);
@@ -48,14 +48,7 @@ for (const backend of BACKENDS) {
     () => {
       let fixture: StoreFixture;
       let store: Store;
-
-      beforeEach(async () => {
-        fixture = await makeStoreFixture(backend);
-        store = await fixture.open();
-      });
-      afterEach(async () => {
-        await fixture.cleanup();
-      });
+      useFreshStore(backend, (opened) => ({ fixture, store } = opened));
 
       it('records a message once: a hard bounce by (send, index) suppresses that reader, a re-record changes nothing', async () => {
         const sendId = await sendToThree(store);

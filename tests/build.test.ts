@@ -1,10 +1,9 @@
 // `kurier build` end to end on a copy of the sample project: what it writes, determinism, failed builds, the email cache.
 
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { makeProject, readTree, repoRoot, runCli } from './support/project.ts';
+import { describe, expect, it } from 'vitest';
+import { readTree, repoRoot, runCli, useProjects } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
 import {
   checkAtomSchematron,
@@ -13,15 +12,7 @@ import {
   validateAtomWithJing,
 } from './support/validators.ts';
 
-const roots: string[] = [];
-async function project(): Promise<string> {
-  const root = await makeProject();
-  roots.push(root);
-  return root;
-}
-afterAll(async () => {
-  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
-});
+const { project, folder } = useProjects();
 
 const SLUG = 'bochum-leben-nach-der-industrie';
 
@@ -298,8 +289,7 @@ describe('hostile content', () => {
 describe('the email cache', () => {
   it('compiles an unchanged article once and recompiles it when it changes', async () => {
     const root = await project();
-    const state = await mkdtemp(path.join(tmpdir(), 'kurier-state-'));
-    roots.push(state);
+    const state = await folder('kurier-state-');
     expect((await runCli(root, ['build', '--state', state])).out.at(-1)).toContain(
       '(1 compiled, 0 from cache)',
     );

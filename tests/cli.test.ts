@@ -1,16 +1,13 @@
 // The CLI entry and bin/kurier.js as a user runs them: help, exit codes, `kurier new`, the bundled build.
 
 import { spawnSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateProject } from '../bench/generate.ts';
-import { makeProject, repoRoot, runCli } from './support/project.ts';
+import { repoRoot, runCli, useProjects } from './support/project.ts';
 
-const roots: string[] = [];
-afterAll(async () => {
-  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
-});
+const { project } = useProjects();
 
 describe('kurier', () => {
   it('lists its commands, and every command explains itself with --help', async () => {
@@ -37,8 +34,7 @@ describe('kurier', () => {
 
 describe('kurier new', () => {
   it('starts a draft whose id is minted from the settings and the slug, and never overwrites', async () => {
-    const root = await makeProject();
-    roots.push(root);
+    const root = await project();
     const run = await runCli(root, ['new', 'Grüße aus dem Ruhrgebiet']);
     expect(run.code).toBe(0);
     const text = await readFile(path.join(root, 'content', 'posts', 'gruesse-aus-dem-ruhrgebiet.md'), 'utf8');
@@ -55,8 +51,7 @@ describe('kurier new', () => {
   });
 
   it('gives a title without Latin letters the date as its slug, then the date with a counter, never ".md"', async () => {
-    const root = await makeProject();
-    roots.push(root);
+    const root = await project();
     const first = await runCli(root, ['new', '日本語']);
     expect([first.code, first.out, first.err]).toEqual([
       0,
@@ -79,12 +74,23 @@ describe('kurier new', () => {
       expect.stringContaining('(4 drafts skipped)'),
     ]);
   });
+
+  it('names a missing content/site.yaml as a settings error, without a stack trace, and writes nothing', async () => {
+    const root = await project();
+    await rm(path.join(root, 'content', 'site.yaml'));
+    const run = await runCli(root, ['new', 'Ohne Einstellungen']);
+    expect(run.code).toBe(1);
+    expect(run.err.join('\n')).toMatch(
+      /^content\/site\.yaml {2}SETTINGS_INVALID {2}cannot read the publication settings/,
+    );
+    expect(run.err.join('\n')).not.toContain('    at ');
+    expect(await readdir(path.join(root, 'content', 'posts'))).not.toContain('ohne-einstellungen.md');
+  });
 });
 
 describe('bin/kurier.js, what npm run build runs', () => {
   it('bundles the sources and builds a site large enough for worker threads', async () => {
-    const root = await makeProject();
-    roots.push(root);
+    const root = await project();
     await rm(path.join(root, 'content', 'posts'), { recursive: true });
     await generateProject(root, repoRoot, 600);
     const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {

@@ -1,18 +1,12 @@
+// The parse cache of the build: articles parsed once and reused while their bytes and the code are the same.
+
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { planCodeVersion, readParseCache, writeParseCache } from '../src/build/parse-cache.ts';
-import { makeProject, readTree, runCli } from './support/project.ts';
+import { readTree, runCli, useProjects } from './support/project.ts';
 
-const roots: string[] = [];
-async function project(): Promise<string> {
-  const root = await makeProject();
-  roots.push(root);
-  return root;
-}
-afterAll(async () => {
-  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
-});
+const { project } = useProjects();
 
 const SLUG = 'bochum-leben-nach-der-industrie';
 const ARTICLE = `content/posts/${SLUG}.md`;

@@ -1,33 +1,33 @@
 // Issue 7, send side: each defect and weak spot of the hostile campaign, replayed against a real SMTP server.
 
-import { createHmac, randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { createHmac } from 'node:crypto';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAddress } from '../src/address.ts';
 import { buildAndPickArticle } from '../src/build/pick.ts';
 import { main } from '../src/cli.ts';
-import {
-  defaultPublishDeps,
-  type PublishOptions,
-  publishCommand,
-  runPublish,
-} from '../src/commands/publish.ts';
-import type { CommandContext, Env, Io } from '../src/context.ts';
-import { resolveRunContext } from '../src/environment.ts';
+import { defaultPublishDeps } from '../src/commands/publish.ts';
+import type { Env } from '../src/context.ts';
 import { KurierError } from '../src/error.ts';
 import { readSendEnv, secretProblem } from '../src/send/env.ts';
 import { frozenMessageOf, messageIdOf, prepareMessageMaker } from '../src/send/message.ts';
 import { readSubscribers } from '../src/send/subscribers.ts';
 import { classifySmtpFailure, heloName, parseAnnouncedSize } from '../src/send/transport.ts';
-import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
+import {
+  ARTICLE_ID,
+  addresses,
+  collectOutput,
+  makePublishProject,
+  runPublishIn,
+  withStore as withStoreIn,
+  writeSubscribers as writeSubscribersIn,
+} from './support/publish.ts';
 import { type ParsedMail, parseMessage, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
-const REPO = path.resolve(import.meta.dirname, '..');
 const SECRET = '5d2b8f0e7a1c9d3e6b4a2f8c0e1d7b9a3c5e8f1a';
-const ARTICLE_ID = 'tag:kurier.example,2026:bochum-leben-nach-der-industrie';
 const ARTICLE = path.join('content', 'posts', 'bochum-leben-nach-der-industrie.md');
 const FAST = { ...defaultPublishDeps, retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10 } };
 
@@ -35,9 +35,7 @@ let root: string;
 let server: TestSmtpServer | undefined;
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'kurier-hardening-'));
-  await cp(path.join(REPO, 'content'), path.join(root, 'content'), { recursive: true });
-  await cp(path.join(REPO, 'templates'), path.join(root, 'templates'), { recursive: true });
+  root = await makePublishProject('kurier-hardening-');
 });
 
 afterEach(async () => {
@@ -47,26 +45,12 @@ afterEach(async () => {
 });
 
 /** The store as publish left it (SQLite in the state folder), for the test's look. */
-async function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({
-    stateDir: path.join(root, '.kurier'),
-    databaseUrl: undefined,
-    now: new Date('2026-11-26T08:00:00Z'),
-    randomBytes,
-  });
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
+function withStore<T>(use: (store: Store) => Promise<T>): Promise<T> {
+  return withStoreIn(path.join(root, '.kurier'), undefined, use);
 }
 
-function addresses(count: number): string[] {
-  return Array.from({ length: count }, (_, index) => `reader${index}@example.com`);
-}
-
-async function writeSubscribers(rows: readonly string[], header = 'email,name'): Promise<void> {
-  await writeFile(path.join(root, 'subscribers.csv'), `${header}\n${rows.map((row) => `${row}\n`).join('')}`);
+function writeSubscribers(rows: readonly string[], header?: string): Promise<void> {
+  return writeSubscribersIn(root, rows, header);
 }
 
 function smtpEnv(extra: Env = {}): Env {
@@ -83,23 +67,9 @@ interface Run {
 
 /** `kurier publish` through the CLI's own resolution of .env and paths; an expected error is returned. */
 async function publish(values: Record<string, string | boolean> = {}, env = smtpEnv()): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), status: () => {}, isTTY: false };
-  const context: CommandContext = {
-    root,
-    env,
-    io,
-    now: () => new Date('2026-11-26T08:00:00Z'),
-    signal: new AbortController().signal,
-  };
+  const { io, out, err } = collectOutput();
   try {
-    const code = await runPublish(
-      publishCommand.parseOptions(values) as PublishOptions,
-      [],
-      await resolveRunContext(context, values),
-      FAST,
-    );
+    const code = await runPublishIn(root, io, values, env, [], FAST);
     return { code, out: out.join('\n'), err: err.join('\n'), error: undefined };
   } catch (error) {
     if (!(error instanceof KurierError)) throw error;

@@ -2,34 +2,36 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planVerpKeys } from '../src/bounces/keys.ts';
 import { parseVerpToken } from '../src/bounces/verp.ts';
 import { buildAndPickArticle } from '../src/build/pick.ts';
-import {
-  defaultPublishDeps,
-  type PublishOptions,
-  publishCommand,
-  runPublish,
-} from '../src/commands/publish.ts';
+import { defaultPublishDeps } from '../src/commands/publish.ts';
 import { statusCommand } from '../src/commands/status.ts';
-import type { CommandContext, Env, Io } from '../src/context.ts';
+import type { Env } from '../src/context.ts';
 import { resolveRunContext } from '../src/environment.ts';
 import { KurierError } from '../src/error.ts';
 import { frozenMessageOf, messageIdOf } from '../src/send/message.ts';
-import { openStore } from '../src/store/open.ts';
 import { createDatabase, dropDatabase } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/store.ts';
+import {
+  ARTICLE_ID,
+  addresses,
+  collectOutput,
+  makePublishProject,
+  publishContext,
+  runPublishIn,
+  withStore as withStoreIn,
+  writeSubscribers as writeSubscribersIn,
+} from './support/publish.ts';
 import { lacks } from './support/requirements.ts';
-import { startServer } from './support/server.ts';
+import { postOneClick, startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const SECRET = '8c1f0e4b9a7d2c6e5f3a1b0d9e8c7f6a5b4c3d2e1f0a9b8c';
-const ARTICLE_ID = 'tag:kurier.example,2026:bochum-leben-nach-der-industrie';
 const TITLE = 'Bochum zeigt: Es gibt ein Leben nach der Industrie';
 const FAST = { ...defaultPublishDeps, retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } };
 
@@ -51,27 +53,12 @@ function storeEnv(): Env {
 }
 
 /** The store as publish left it, for the test's look; closed afterwards. */
-async function withStore<T>(
-  use: (store: Store) => Promise<T>,
-  stateDir = path.join(root, '.kurier'),
-): Promise<T> {
-  const store = await openStore({
-    stateDir,
-    databaseUrl,
-    now: new Date('2026-11-26T08:00:00Z'),
-    randomBytes,
-  });
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
+function withStore<T>(use: (store: Store) => Promise<T>, stateDir = path.join(root, '.kurier')): Promise<T> {
+  return withStoreIn(stateDir, databaseUrl, use);
 }
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'kurier-publish-'));
-  await cp(path.join(REPO, 'content'), path.join(root, 'content'), { recursive: true });
-  await cp(path.join(REPO, 'templates'), path.join(root, 'templates'), { recursive: true });
+  root = await makePublishProject('kurier-publish-');
 });
 
 afterEach(async () => {
@@ -83,26 +70,15 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function addresses(count: number): string[] {
-  return Array.from({ length: count }, (_, index) => `reader${index}@example.com`);
+function writeSubscribers(rows: readonly string[]): Promise<void> {
+  return writeSubscribersIn(root, rows);
 }
 
-async function writeSubscribers(rows: readonly string[]): Promise<void> {
-  await writeFile(path.join(root, 'subscribers.csv'), `email,name\n${rows.join('\n')}\n`);
-}
-
-function collect(): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (l) => out.push(l), err: (l) => err.push(l), status: () => {}, isTTY: false },
-    out,
-    err,
-  };
-}
-
-function context(env: Env, io: Io, signal = new AbortController().signal): CommandContext {
-  return { root, env, io, now: () => new Date('2026-11-26T08:00:00Z'), signal };
+/** What `kurier status` prints now. */
+async function printStatus(): Promise<string> {
+  const status = collectOutput();
+  await statusCommand.run({}, [], await resolveRunContext(publishContext(root, storeEnv(), status.io), {}));
+  return status.out.join('\n');
 }
 
 function smtpEnv(extra: Env = {}): Env {
@@ -115,15 +91,9 @@ async function publish(
   env = smtpEnv(),
   positionals: string[] = [],
 ) {
-  const output = collect();
-  const run = await resolveRunContext(context(env, output.io), values);
-  const code = await runPublish(
-    publishCommand.parseOptions(values) as PublishOptions,
-    positionals,
-    run,
-    FAST,
-  );
-  return { code, ...output };
+  const output = collectOutput();
+  const code = await runPublishIn(root, output.io, values, env, positionals, FAST);
+  return { code, out: output.out, err: output.err };
 }
 
 async function publishError(
@@ -221,15 +191,31 @@ async function stopAndResume(): Promise<void> {
   child.process.kill('SIGTERM');
   expect(await child.exited).toEqual({ code: 1, signal: null });
   expect(child.output()).toContain('Stopped. Run kurier publish again to continue where it stopped.');
-  const status = collect();
-  await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
+  const status = await printStatus();
   // Nothing in doubt after a clean stop, and no lock left behind.
-  expect(status.out.join('\n')).toMatch(/unknown 0, skipped 0, pending \d+/);
-  expect(status.out.join('\n')).not.toContain('right now');
+  expect(status).toMatch(/unknown 0, skipped 0, pending \d+/);
+  expect(status).not.toContain('right now');
 
   expect((await publish()).code).toBe(0);
   const received = server.received.flatMap((message) => message.to);
   expect(received.sort()).toEqual([...everyone].sort());
+}
+
+/** Two runs of one article at once: the second is refused while the first sends, and the first sends to all. */
+async function refusesSecondRun(whileLocked: () => Promise<void> = async () => {}): Promise<void> {
+  server = await startSmtpServer({ delayMs: 30 });
+  await writeSubscribers(addresses(20));
+  let settled = false;
+  const first = publish({ connections: '1' }).finally(() => {
+    settled = true;
+  });
+  while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
+  const error = await publishError();
+  expect(error.code).toBe('SEND_LOCKED');
+  expect(error.message).toMatch(/is being sent by process \d+/);
+  await whileLocked();
+  expect((await first).code).toBe(0);
+  expect(server.received).toHaveLength(20);
 }
 
 describe('kurier publish', () => {
@@ -301,12 +287,9 @@ describe('kurier publish', () => {
       expect(await store.isSuppressed('reader6@example.com')).toBe(false);
     });
 
-    const status = collect();
-    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
-    expect(status.out.join('\n')).toContain(
-      'sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0',
-    );
-    expect(status.out[0]).toBe(
+    const status = await printStatus();
+    expect(status).toContain('sent 13, rejected 2, deferred 0, unknown 0, skipped 0, pending 0');
+    expect(status.split('\n')[0]).toBe(
       'List: 14 active, 0 pending, 0 unsubscribed, 1 bounced, 0 complained; 1 on the suppression list.',
     );
 
@@ -390,23 +373,8 @@ describe('kurier publish', () => {
     expect(header(message as NonNullable<typeof message>, 'to')).toBe('To: "Eve Bcc: x@y" <eve@example.com>');
   });
 
-  it('refuses a second run of the same article while the first is sending', async () => {
-    server = await startSmtpServer({ delayMs: 30 });
-    await writeSubscribers(addresses(20));
-    let settled = false;
-    const first = publish({ connections: '1' }).finally(() => {
-      settled = true;
-    });
-    while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
-    const error = await publishError();
-    expect(error.code).toBe('SEND_LOCKED');
-    const status = collect();
-    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
-    expect(status.out.join('\n')).toMatch(/being sent right now by process \d+/);
-    expect(error.message).toMatch(/is being sent by process \d+/);
-    expect((await first).code).toBe(0);
-    expect(server.received).toHaveLength(20);
-  });
+  it('refuses a second run of the same article while the first is sending, and status names the holder', () =>
+    refusesSecondRun(async () => expect(await printStatus()).toMatch(/being sent right now by process \d+/)));
 
   it(
     'resumes after the send process is killed with SIGKILL: nobody missing, a duplicate has the same Message-ID and bytes',
@@ -496,11 +464,8 @@ describe('kurier publish', () => {
     }
     const toReader2 = parsed.find((message) => header(message, 'to').includes('reader2@'));
     expect(toReader2?.messageId).toBe(messageIdOf(ARTICLE_ID, 'reader2@example.com', 'kurier.example'));
-    const status = collect();
-    await statusCommand.run({}, [], await resolveRunContext(context(storeEnv(), status.io), {}));
-    expect(status.out.join('\n')).toContain(
-      'sent 4, rejected 0, deferred 0, unknown 0, skipped 1, pending 0',
-    );
+    const status = await printStatus();
+    expect(status).toContain('sent 4, rejected 0, deferred 0, unknown 0, skipped 1, pending 0');
     // Once: the next run imports nothing again and sends nobody.
     expect((await publish()).err.join('\n')).not.toContain('Imported the state folder');
     expect(server.received).toHaveLength(2);
@@ -558,12 +523,7 @@ describe('kurier publish', () => {
         /<(https:[^>]+)>/.exec(header(toReader1 as NonNullable<typeof toReader1>, 'list-unsubscribe'))?.[1] ??
         '';
       const local = link.replace('https://kurier.example/newsletter', running.url);
-      const response = await fetch(local, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-        redirect: 'manual',
-      });
+      const response = await postOneClick(local);
       expect(response.status).toBe(200);
     } finally {
       await running.stop();
@@ -657,16 +617,5 @@ describe.skipIf(lacks('postgres'))('kurier publish on PostgreSQL (DATABASE_URL)'
     expect(elsewhere).not.toContain('kurier.db');
   });
 
-  it('refuses a second run of the same article while the first is sending', async () => {
-    server = await startSmtpServer({ delayMs: 30 });
-    await writeSubscribers(addresses(20));
-    let settled = false;
-    const first = publish({ connections: '1' }).finally(() => {
-      settled = true;
-    });
-    while (server.received.length < 2 && !settled) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect((await publishError()).code).toBe('SEND_LOCKED');
-    expect((await first).code).toBe(0);
-    expect(server.received).toHaveLength(20);
-  });
+  it('refuses a second run of the same article while the first is sending', () => refusesSecondRun());
 });

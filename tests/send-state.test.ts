@@ -42,6 +42,26 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A send of the file-based version in the test's state folder: its frozen list and its journal as given. */
+async function writeLegacySend(recipients: readonly string[], journal: string): Promise<void> {
+  const send = path.join(dir, 'sends', '0123456789abcdef');
+  await mkdir(send, { recursive: true });
+  await writeFile(
+    path.join(send, 'send.json'),
+    JSON.stringify({
+      version: 1,
+      articleId: 'tag:x,2026:a',
+      frozenAt: NOW.toISOString(),
+      total: recipients.length,
+    }),
+  );
+  await writeFile(
+    path.join(send, 'recipients.jsonl'),
+    recipients.map((email) => `${JSON.stringify({ email })}\n`).join(''),
+  );
+  await writeFile(path.join(send, 'journal.jsonl'), journal);
+}
+
 async function rowsOf(csv: string): Promise<SubscriberRow[]> {
   const file = path.join(dir, 'list.csv');
   await writeFile(file, csv);
@@ -222,20 +242,8 @@ describe('an old state folder, imported once', () => {
   });
 
   it('replays a journal with a torn last line: sent stays sent, the attempt in doubt stays unknown', async () => {
-    const send = path.join(dir, 'sends', '0123456789abcdef');
-    await mkdir(send, { recursive: true });
-    await writeFile(
-      path.join(send, 'send.json'),
-      JSON.stringify({ version: 1, articleId: 'tag:x,2026:a', frozenAt: NOW.toISOString(), total: 3 }),
-    );
-    await writeFile(
-      path.join(send, 'recipients.jsonl'),
-      `${['a@example.com', 'b@example.com', 'c@example.com']
-        .map((email) => JSON.stringify({ email }))
-        .join('\n')}\n`,
-    );
-    await writeFile(
-      path.join(send, 'journal.jsonl'),
+    await writeLegacySend(
+      ['a@example.com', 'b@example.com', 'c@example.com'],
       '{"i":0,"s":"attempting","t":1}\n{"i":0,"s":"sent","t":2}\n{"i":1,"s":"attempting","t":3}\n{"i":2,"s":"att',
     );
     const store = await storeIn();
@@ -246,18 +254,8 @@ describe('an old state folder, imported once', () => {
   });
 
   it('refuses a damaged journal line in the middle', async () => {
-    const send = path.join(dir, 'sends', '0123456789abcdef');
-    await mkdir(send, { recursive: true });
-    await writeFile(
-      path.join(send, 'send.json'),
-      JSON.stringify({ version: 1, articleId: 'tag:x,2026:a', frozenAt: NOW.toISOString(), total: 2 }),
-    );
-    await writeFile(
-      path.join(send, 'recipients.jsonl'),
-      '{"email":"a@example.com"}\n{"email":"b@example.com"}\n',
-    );
-    await writeFile(
-      path.join(send, 'journal.jsonl'),
+    await writeLegacySend(
+      ['a@example.com', 'b@example.com'],
       '{"i":0,"s":"sent","t":1}\nnonsense\n{"i":1,"s":"sent","t":2}\n',
     );
     const store = await storeIn();

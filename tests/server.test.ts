@@ -6,7 +6,7 @@ import type { Store } from '../src/store/store.ts';
 import { planListName, planUnsubscribeUrl } from '../src/subscribe/links.ts';
 import { createToken, planKeyRing } from '../src/subscribe/tokens.ts';
 import { makeProject } from './support/project.ts';
-import { type RunningServer, startServer } from './support/server.ts';
+import { postOneClick, type RunningServer, startServer } from './support/server.ts';
 import { startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
@@ -256,12 +256,7 @@ for (const backend of BACKENDS) {
         activeId,
         new Date(),
       );
-      const response = await fetch(link, {
-        method: 'POST',
-        headers: FORM,
-        body: 'List-Unsubscribe=One-Click',
-        redirect: 'manual',
-      });
+      const response = await postOneClick(link);
       expect(response.status).toBe(200);
       expect(response.headers.get('location')).toBeNull();
       expect(await response.text()).toBe('unsubscribed\n');

@@ -2,10 +2,10 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateRecorder } from '../src/store/state-recorder.ts';
 import type { ExportRow, SignUp, Store } from '../src/store/store.ts';
-import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
+import { BACKENDS, type StoreFixture, useFreshStore } from './support/store.ts';
 
 const T0 = new Date('2026-11-26T10:00:00Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -48,14 +48,7 @@ for (const backend of BACKENDS) {
   describe.skipIf(!backend.available)(`store on ${backend.name}`, () => {
     let fixture: StoreFixture;
     let store: Store;
-
-    beforeEach(async () => {
-      fixture = await makeStoreFixture(backend);
-      store = await fixture.open();
-    });
-    afterEach(async () => {
-      await fixture.cleanup();
-    });
+    useFreshStore(backend, (opened) => ({ fixture, store } = opened));
 
     it('signs up as pending with one confirmation mail per address per 10 minutes', async () => {
       const first = await store.subscribe(signUp('Anna@Bücher.Example', 'Anna'), T0, INTERVAL);

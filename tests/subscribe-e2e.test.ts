@@ -7,12 +7,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Browser, describeViolations, launchChromium, openHtml, runAxe } from './support/chromium.ts';
+import { freePort } from './support/net.ts';
 import { makeProject, repoRoot } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
+import { postOneClick } from './support/server.ts';
 import { type ParsedMail, parseMessage, startSmtpServer, type TestSmtpServer } from './support/smtp.ts';
 import { BACKENDS, makeStoreFixture, type StoreFixture } from './support/store.ts';
 
@@ -20,17 +21,6 @@ const READER = 'Leserin.Eins@Example.ORG';
 const OTHER = 'leser.zwei@example.org';
 const CONSENT =
   'Ja, ich möchte den Newsletter von Kurier per E-Mail erhalten und kann ihn jederzeit abbestellen.';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 interface Kurier {
   readonly child: ChildProcess;
@@ -260,12 +250,7 @@ for (const backend of BACKENDS) {
       expect(rawHeader(newsletters[0], 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
 
       // As Gmail does it: a POST to the header's URL with the RFC 8058 body, no cookies, no redirect followed.
-      const oneClick = await fetch(oneClickUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-        redirect: 'manual',
-      });
+      const oneClick = await postOneClick(oneClickUrl);
       expect(oneClick.status).toBe(200);
 
       // Someone still on the list, to show that the next publish did send, and to whom.

@@ -1,7 +1,10 @@
-// Pure: the bounce part of `kurier status`: per send, bounces and complaints against the thresholds of the
-// mailbox providers, and whom the latest bounces run suppressed.
+// Pure: the report of one bounces run (`kurier bounces`, the schedule of `kurier server`), and the bounce part
+// of `kurier status`: per send, bounces and complaints against the thresholds of the mailbox providers, and
+// whom the latest bounces run suppressed.
 
 import type { BounceRunSummary, SendBounceCounts } from '../store/bounce-records.ts';
+import type { ReaderRef } from './ledger.ts';
+import type { BounceRunReport } from './service.ts';
 
 /**
  * Gmail's and Yahoo's sender rules (February 2024): keep spam complaints below 0.3 %, aim below 0.1 %
@@ -65,5 +68,33 @@ export function renderBounceStatus(
     `  Latest bounces run (${latest.at.toISOString()}, ${number.format(latest.messages)} messages): ` +
       (who.length === 0 ? 'suppressed nobody.' : `suppressed ${who.join(', ')}.`),
   );
+  return lines;
+}
+
+function describeReader(reader: ReaderRef): string {
+  if ('sendId' in reader) {
+    const who = `reader ${reader.reader} of send ${reader.sendId}`;
+    return reader.address === undefined ? who : `${reader.address} (${who})`;
+  }
+  return reader.address;
+}
+
+/** The run in a few lines: counts, who is suppressed now, and what waits for a person. */
+export function renderBounceReport(report: BounceRunReport): string[] {
+  const kinds = Object.entries(report.byKind)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, count]) => `${count} ${kind}`)
+    .join(', ');
+  const lines = [
+    `${report.seen} messages read: ${report.recorded} decided${kinds === '' ? '' : ` (${kinds})`}` +
+      (report.alreadyRecorded > 0
+        ? `, ${report.alreadyRecorded} decided by an earlier run and moved now`
+        : ''),
+  ];
+  for (const reader of report.suppressed) lines.push(`  suppressed: ${describeReader(reader)}`);
+  if (report.unclassified.length > 0) {
+    lines.push(`${report.unclassified.length} left for a person in Kurier/Unclassified:`);
+    for (const item of report.unclassified) lines.push(`  "${item.subject}": ${item.why}`);
+  }
   return lines;
 }

@@ -1,12 +1,10 @@
-// A bounce run on the subscriber store, for `kurier bounces` and the schedule inside `kurier server`: the
-// settings from site.yaml and the secrets, one pass over the mailbox, and a timer that never overlaps runs.
+// A bounce run, for `kurier bounces` and the schedule inside `kurier server`: the settings from site.yaml and
+// the secrets, one pass over the mailbox into a ledger, and a timer that never overlaps runs.
 
-import type { Store } from '../store/store.ts';
 import { type ImapTarget, openImapMailbox } from './imap.ts';
 import { planVerpKeys } from './keys.ts';
-import type { SoftBouncePolicy } from './ledger.ts';
+import type { BounceLedger, SoftBouncePolicy } from './ledger.ts';
 import { type BounceRunReport, type BounceRunSettings, runBounces } from './service.ts';
-import { createStoreLedger } from './store-ledger.ts';
 
 export interface BounceEmailSettings {
   readonly bounceAddress?: string | undefined;
@@ -29,17 +27,16 @@ export function planBounceSettings(
   };
 }
 
-/** One pass over the return mailbox, recorded in the store under the name `run`. */
-export async function runBouncesOnStore(
+/** One pass over the return mailbox, recorded in the ledger (the store's, for one named run). */
+export async function runBouncesOnMailbox(
   target: ImapTarget,
-  store: Store,
+  ledger: BounceLedger,
   settings: BounceRunSettings,
   now: () => Date,
-  run: string,
 ): Promise<BounceRunReport> {
   const mailbox = await openImapMailbox(target);
   try {
-    return await runBounces(mailbox, createStoreLedger(store, run), settings, now);
+    return await runBounces(mailbox, ledger, settings, now);
   } finally {
     await mailbox.close();
   }

@@ -1,12 +1,8 @@
 // `kurier new "Titel"`: starts an article with a stable id, so nobody has to mint one by hand.
 
-import { open, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { planNewArticle, planNewSlugs } from '../content/new-article.ts';
-import { POSTS_DIR, SETTINGS_FILE } from '../content/read-content.ts';
-import { parseSite } from '../content/settings.ts';
 import { MAX_SLUG, SLUG_PATTERN } from '../content/slug.ts';
 import { normalizeText } from '../content/text.ts';
+import { writeNewArticle } from '../content/write-article.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
 import { defineCommand } from './command.ts';
@@ -38,36 +34,9 @@ minted once and must never change, even if you later change the title or the slu
     // A title is one line: a pasted line break would otherwise end up inside the quoted YAML value.
     const title = normalizeText(positionals.join(' ')).replace(/\s+/g, ' ').trim();
     if (title === '') throw new KurierError('USAGE', 'give the title: kurier new "Title of the article".');
-    const site = parseSite(await readFile(path.join(context.root, SETTINGS_FILE), 'utf8'), SETTINGS_FILE);
-    const now = context.now();
-    const { slugs, note } = planNewSlugs(site, title, now, slug);
-    for (const candidate of slugs) {
-      const article = planNewArticle(site, title, now, candidate);
-      // O_EXCL: never overwrite an article that already has this slug.
-      const handle = await open(path.join(context.root, article.path), 'wx').catch(
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'EEXIST') return undefined;
-          throw new KurierError('WRITE_FAILED', `cannot create ${article.path} (${error.message}).`, {
-            file: article.path,
-            cause: error,
-          });
-        },
-      );
-      if (handle === undefined) continue;
-      try {
-        await handle.writeFile(article.text);
-      } finally {
-        await handle.close();
-      }
-      if (note !== undefined) context.io.err(`note: ${note}`);
-      context.io.out(
-        `Created ${article.path} (draft). Write the summary and text, then remove "draft: true".`,
-      );
-      return 0;
-    }
-    const taken = `${POSTS_DIR}/${slugs[0]}.md`;
-    throw new KurierError('DUPLICATE_SLUG', `${taken} exists already: choose another title or --slug.`, {
-      file: taken,
-    });
+    const written = await writeNewArticle(context.root, title, context.now(), slug);
+    if (written.note !== undefined) context.io.err(`note: ${written.note}`);
+    context.io.out(`Created ${written.path} (draft). Write the summary and text, then remove "draft: true".`);
+    return 0;
   },
 });

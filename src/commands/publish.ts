@@ -1,26 +1,13 @@
 // `kurier publish [slug]`: build, then send the article's newsletter to every subscriber who has not had it yet.
 
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buildAndPickArticle } from '../build/pick.ts';
 import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { z } from '../schema.ts';
-import { readSendEnv } from '../send/env.ts';
-import { frozenMessageOf } from '../send/message.ts';
-import { outboxDirectory } from '../send/outbox.ts';
+import { type PublishDeps, publishArticle, readSendSetup } from '../send/publish.ts';
 import { printSendReport } from '../send/report.ts';
-import {
-  defaultSendDeps,
-  type SendDeps,
-  type SendMode,
-  sendNewsletter,
-  sendTestCopy,
-} from '../send/service.ts';
-import { openTransport, planMessageKeys } from '../send/setup.ts';
-import { checkDkimKey } from '../send/transport.ts';
-import { openProjectStore } from '../subscribe/open-store.ts';
-import { parseSubscriptionEnv } from '../subscribe/settings.ts';
+import { defaultSendDeps } from '../send/service.ts';
 import {
   defineCommand,
   flagOption,
@@ -30,8 +17,6 @@ import {
   pathOption,
   stateOption,
 } from './command.ts';
-
-export const SUBSCRIBERS_FILE = 'subscribers.csv';
 
 const options = {
   subscribers: pathOption(
@@ -73,9 +58,6 @@ const options = {
 
 export type PublishOptions = OptionsOf<typeof options>;
 
-/** What tests replace: retry delays, the clock of the rate limit, the jitter, the lock nonce. */
-export type PublishDeps = Pick<SendDeps, 'retry' | 'clock' | 'random' | 'nonce'>;
-
 export const defaultPublishDeps: PublishDeps = defaultSendDeps;
 
 export async function runPublish(
@@ -86,17 +68,7 @@ export async function runPublish(
 ): Promise<number> {
   if (positionals.length > 1) throw new KurierError('USAGE', 'give at most one slug: kurier publish [slug].');
   const { io, root, paths } = context;
-  const sendEnv = await readSendEnv(root, context.env);
-  const mode: SendMode = options['dry-run'] ? 'dry-run' : sendEnv.smtp !== undefined ? 'smtp' : 'outbox';
-  if (mode === 'smtp' && sendEnv.secret === undefined) {
-    throw new KurierError(
-      'SECRET_MISSING',
-      'KURIER_SECRET is not set, and it signs every unsubscribe link; set it (make one with: openssl rand -hex 32) in the environment or .env. Without SMTP_URL or with --dry-run, Kurier works without it.',
-    );
-  }
-  if (sendEnv.dkim !== undefined) checkDkimKey(sendEnv.dkim);
-  const subscriptionEnv = parseSubscriptionEnv(context.env);
-  const keys = planMessageKeys(sendEnv.secret, subscriptionEnv.secrets);
+  const setup = await readSendSetup(context, options['dry-run']);
   const picked = await buildAndPickArticle(
     { root, outDir: paths.outDir, stateDir: paths.stateDir },
     positionals[0],
@@ -106,69 +78,32 @@ export async function runPublish(
   io.out(
     `Built ${count} article${count === 1 ? '' : 's'} into ${path.relative(root, paths.outDir) || '.'}/.`,
   );
-  const message = frozenMessageOf(picked.build.site, picked.article, picked.email);
-  const outbox = outboxDirectory(paths.stateDir, picked.article.slug);
-  const transport = openTransport({
-    mode,
-    sendEnv,
-    from: message.email.from.email,
-    connections: options.connections,
-    outbox,
-  });
-  const sendDeps: SendDeps = { ...deps, transport, io, now: context.now, signal: context.signal };
-  try {
-    if (options.to !== undefined) {
-      const copy = await sendTestCopy(options.to, message, keys, sendDeps);
-      if (copy.failure !== undefined) {
-        io.err(`The test copy to ${copy.to} failed: ${copy.failure}`);
-        return 1;
-      }
-      io.out(
-        `Test copy of "${copy.title}" sent to ${copy.to} via ${transport.description} (nothing recorded).`,
-      );
-      return 0;
+  const outcome = await publishArticle(
+    setup,
+    picked,
+    {
+      to: options.to,
+      subscribers: options.subscribers,
+      strict: options.strict,
+      unknown: options.unknown,
+      connections: options.connections,
+      rate: options.rate,
+      newSend: options['new-send'],
+    },
+    context,
+    deps,
+  );
+  if (outcome.kind === 'nothing') return 0;
+  if (outcome.kind === 'test-copy') {
+    const { copy } = outcome;
+    if (copy.failure !== undefined) {
+      io.err(`The test copy to ${copy.to} failed: ${copy.failure}`);
+      return 1;
     }
-    const subscribersFile = path.resolve(root, options.subscribers ?? SUBSCRIBERS_FILE);
-    const displayName = path.relative(root, subscribersFile) || subscribersFile;
-    // An explicit --subscribers must exist (the import says so); the default file is optional once the
-    // store has readers (sign-ups through kurier server, kurier subscribers import).
-    const list = { file: subscribersFile, displayName };
-    const store = await openProjectStore({
-      stateDir: paths.stateDir,
-      databaseUrl: subscriptionEnv.databaseUrl,
-      now: context.now(),
-      randomBytes,
-      onLegacyImport: (line) => io.err(line),
-    });
-    let report: Awaited<ReturnType<typeof sendNewsletter>>;
-    try {
-      report = await sendNewsletter(
-        {
-          store,
-          list: options.subscribers === undefined ? list : { ...list, required: true },
-          mode,
-          strict: options.strict,
-          unknown: options.unknown,
-          connections: options.connections,
-          rate: options.rate,
-          newSend: options['new-send'],
-          message,
-          keys,
-        },
-        sendDeps,
-      );
-    } finally {
-      await store.close();
-    }
-    if (report.kind === 'nothing') return 0;
-    return printSendReport(io, report.summary, {
-      mode,
-      outbox: path.relative(root, outbox),
-      via: transport.description,
-    });
-  } finally {
-    await transport.close();
+    io.out(`Test copy of "${copy.title}" sent to ${copy.to} via ${outcome.via} (nothing recorded).`);
+    return 0;
   }
+  return printSendReport(io, outcome.summary, outcome);
 }
 
 export const publishCommand = defineCommand({

@@ -1,7 +1,6 @@
 // `kurier subscribers`: the list in the subscriber store from the command line: import, export, list, add,
 // remove and forget (erasure).
 
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { CommandContext } from '../context.ts';
 import { KurierError } from '../error.ts';
@@ -10,8 +9,7 @@ import { importList } from '../send/import.ts';
 import type { Store } from '../store/store.ts';
 import { SUBSCRIBER_STATUSES } from '../store/store.ts';
 import { EXPORT_HEADER, renderCsvLine, renderExportRow } from '../subscribe/csv.ts';
-import { openProjectStore } from '../subscribe/open-store.ts';
-import { parseSubscriptionEnv } from '../subscribe/settings.ts';
+import { openRunStore } from '../subscribe/open-store.ts';
 import { defineCommand, type OptionTable, stateOption } from './command.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -87,14 +85,7 @@ DATABASE_URL (postgres://…).`,
     if (action === undefined || !actions.includes(action))
       throw usage(`name an action: ${actions.join(', ')}`);
     const { status } = values;
-    const env = parseSubscriptionEnv(context.env);
-    const store = await openProjectStore({
-      stateDir: context.paths.stateDir,
-      databaseUrl: env.databaseUrl,
-      now: context.now(),
-      randomBytes,
-      onLegacyImport: (message) => context.io.err(message),
-    });
+    const store = await openRunStore(context);
     try {
       const now = context.now();
       switch (action) {

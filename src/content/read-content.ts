@@ -65,12 +65,9 @@ async function listMarkdown(root: string, dir: string): Promise<string[]> {
  */
 export type KnownSources = Map<string, { readonly stamp: string; readonly source: SourceFile }>;
 
-export async function readContentSources(
-  root: string,
-  onListed?: (settings: SourceFile, articleCount: number) => void,
-  known?: KnownSources,
-): Promise<ContentSources> {
-  const settings = await readFile(path.join(root, SETTINGS_FILE)).then(
+/** content/site.yaml as text; a missing or unreadable file is a SETTINGS_INVALID error that says what to do. */
+export async function readSettingsSource(root: string): Promise<SourceFile> {
+  return readFile(path.join(root, SETTINGS_FILE)).then(
     (bytes) => ({ path: SETTINGS_FILE, text: decodeUtf8(bytes, SETTINGS_FILE) }),
     (error: unknown) => {
       throw new KurierError(
@@ -80,6 +77,14 @@ export async function readContentSources(
       );
     },
   );
+}
+
+export async function readContentSources(
+  root: string,
+  onListed?: (settings: SourceFile, articleCount: number) => void,
+  known?: KnownSources,
+): Promise<ContentSources> {
+  const settings = await readSettingsSource(root);
   const files = await listMarkdown(root, POSTS_DIR);
   onListed?.(settings, files.length);
   // One synchronous read after another: for thousands of small files in the page cache this is ~5× faster

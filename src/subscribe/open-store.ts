@@ -1,8 +1,11 @@
 // Opens the project's subscriber store for a command: the database named by the settings, with the state
 // folder of the file-based Kurier imported on first use.
 
+import { randomBytes } from 'node:crypto';
+import type { RunContext } from '../context.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
+import { parseSubscriptionEnv } from './settings.ts';
 
 export interface OpenProjectStore {
   readonly stateDir: string;
@@ -27,4 +30,15 @@ export async function openProjectStore(options: OpenProjectStore): Promise<Store
     throw error;
   }
   return store;
+}
+
+/** The store of a command's run: its state folder and DATABASE_URL, a legacy import told on stderr. */
+export function openRunStore(context: RunContext): Promise<Store> {
+  return openProjectStore({
+    stateDir: context.paths.stateDir,
+    databaseUrl: parseSubscriptionEnv(context.env).databaseUrl,
+    now: context.now(),
+    randomBytes,
+    onLegacyImport: (message) => context.io.err(message),
+  });
 }

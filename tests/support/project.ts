@@ -1,9 +1,10 @@
 // A throwaway copy of the sample project in a temp folder, and the CLI run against it with a fixed clock.
 
-import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { main } from '../../src/cli.ts';
 import type { Env } from '../../src/context.ts';
 
@@ -26,6 +27,29 @@ export async function makeProject(options: { readonly bounceAddress?: string } =
     );
   }
   return root;
+}
+
+export interface TempFolders {
+  /** A fresh project (makeProject). */
+  project(): Promise<string>;
+  /** An empty folder outside any project. */
+  folder(prefix: string): Promise<string>;
+}
+
+/** For one test file: fresh projects and folders, every one removed after the file's last test. */
+export function useProjects(): TempFolders {
+  const roots: string[] = [];
+  afterAll(async () => {
+    await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+  });
+  const track = (root: string) => {
+    roots.push(root);
+    return root;
+  };
+  return {
+    project: async () => track(await makeProject()),
+    folder: async (prefix) => track(await mkdtemp(path.join(tmpdir(), prefix))),
+  };
 }
 
 export interface CliRun {

@@ -72,3 +72,13 @@ export async function spawnServer(root: string, env: Env): Promise<ServerProcess
   });
   return { url, child, output };
 }
+
+/** A one-click unsubscribe as a mailbox provider makes it (RFC 8058 §3.2): a form POST, no redirect followed. */
+export function postOneClick(url: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+    redirect: 'manual',
+  });
+}

@@ -2,14 +2,14 @@
 
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { type AddressObject, type ParsedMail, parseMime } from '../../src/bounces/parse-mail.ts';
+import { type ParsedMail, parseMime } from '../../src/bounces/parse-mail.ts';
 
-export type { AddressObject, ParsedMail };
-
-/** A raw RFC 5322 message as a mail client reads it (mailparser). */
-export function parseMessage(raw: Buffer | string): Promise<ParsedMail> {
-  return parseMime(raw);
-}
+/** parseMessage: a raw RFC 5322 message as a mail client reads it (mailparser). */
+export {
+  type AddressObject,
+  type ParsedMail,
+  parseMime as parseMessage,
+} from '../../src/bounces/parse-mail.ts';
 
 export interface Reply {
   readonly code: number;
@@ -148,7 +148,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     received,
     attempts,
     greetings,
-    parsed: () => Promise.all(received.map((message) => parseMessage(message.raw))),
+    parsed: () => Promise.all(received.map((message) => parseMime(message.raw))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const connection of server.connections) connection._socket.destroy();

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { openStore } from '../../src/store/open.ts';
 import { createDatabase, dropDatabase } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -55,4 +56,21 @@ export async function makeStoreFixture(backend: Backend): Promise<StoreFixture> 
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface OpenedStore {
+  readonly fixture: StoreFixture;
+  readonly store: Store;
+}
+
+/** In a describe block: a fresh fixture with its store open before each test, handed to `set`; cleaned up after. */
+export function useFreshStore(backend: Backend, set: (opened: OpenedStore) => void): void {
+  let fixture: StoreFixture | undefined;
+  beforeEach(async () => {
+    fixture = await makeStoreFixture(backend);
+    set({ fixture, store: await fixture.open() });
+  });
+  afterEach(async () => {
+    await fixture?.cleanup();
+  });
 }
