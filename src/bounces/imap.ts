@@ -71,7 +71,17 @@ export interface ImapMailbox extends BounceMailbox {
 }
 
 function imapError(target: ImapTarget, error: unknown): KurierError {
-  const detail = error instanceof Error ? error.message : String(error);
+  // imapflow says only "Command failed"; the server's NO or BAD text tells what went wrong.
+  const { responseStatus, responseText, executedCommand } = error as {
+    responseStatus?: string;
+    responseText?: string;
+    executedCommand?: string;
+  };
+  const answer =
+    responseText === undefined
+      ? ''
+      : ` (${executedCommand?.split(' ')[1] ?? 'command'}: ${responseStatus} ${responseText})`;
+  const detail = `${error instanceof Error ? error.message : String(error)}${answer}`;
   const failed = (error as { authenticationFailed?: boolean }).authenticationFailed === true;
   return new KurierError(
     'IMAP_FAILED',
