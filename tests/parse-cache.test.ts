@@ -1,7 +1,14 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planCodeVersion, readParseCache, writeParseCache } from '../src/build/parse-cache.ts';
+import { buildPublication } from '../src/build/build.ts';
+import {
+  type BuildMemory,
+  planCodeVersion,
+  readParseCache,
+  writeParseCache,
+} from '../src/build/parse-cache.ts';
+import { type Disk, realDisk } from '../src/build/write-out.ts';
 import { makeProject, readTree, runCli } from './support/project.ts';
 
 const roots: string[] = [];
@@ -100,5 +107,49 @@ describe('the parse cache', () => {
 
   it('keys the cache by the code: bundled by its folder, from the sources by their hash', () => {
     expect(planCodeVersion()).toMatch(/^src-[0-9a-f]{16}$/);
+  });
+});
+
+describe('a build that keeps its memory (kurier serve)', () => {
+  it('writes the page, the index and the feeds of an edit before the email, and ends like a cold build', async () => {
+    const root = await project();
+    const memory: BuildMemory = {};
+    const order: string[] = [];
+    const out = path.join(root, 'out');
+    const disk: Disk = {
+      ...realDisk,
+      renameSync: (from, to) => {
+        if (String(from).endsWith('.tmp') && String(to).startsWith(`${out}${path.sep}`)) {
+          order.push(path.relative(out, String(to)).split(path.sep).join('/'));
+        }
+        realDisk.renameSync(from, to);
+      },
+    };
+    const options = {
+      root,
+      outDir: out,
+      stateDir: path.join(root, '.kurier'),
+      fullArticles: false,
+      memory,
+      emailsAfterPages: true,
+      disk,
+    };
+    try {
+      await buildPublication(options);
+      const source = path.join(root, ARTICLE);
+      await writeFile(source, (await readFile(source, 'utf8')).replace('Neuerfindung.', 'Neuerfindung!'));
+      order.length = 0;
+      const result = await buildPublication(options);
+      // One write makes everything but the email visible; the next brings the compiled email.
+      expect(order.slice(-2)).toEqual([`${SLUG}/email.html`, `${SLUG}/email.txt`]);
+      expect(order.indexOf('feed.xml')).toBeLessThan(order.indexOf(`${SLUG}/email.html`));
+      expect(order).toContain(`${SLUG}/index.html`);
+      expect(result.written.filter((file) => file.changed).map((file) => file.path)).toContain(
+        `${SLUG}/index.html`,
+      );
+      await expectSameTree(root);
+    } finally {
+      await memory.emails?.stop();
+    }
   });
 });
