@@ -1,14 +1,16 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPublication } from '../src/build/build.ts';
 import {
   type BuildMemory,
   planCodeVersion,
+  planStamp,
   readParseCache,
   writeParseCache,
 } from '../src/build/parse-cache.ts';
 import { type Disk, realDisk } from '../src/build/write-out.ts';
+import { stampOf } from '../src/content/read-content.ts';
 import { makeProject, readTree, runCli } from './support/project.ts';
 
 const roots: string[] = [];
@@ -103,6 +105,39 @@ describe('the parse cache', () => {
     await writeFile(page, 'von Hand geändert');
     expect(await build(root)).toContain('(1 written, 8 unchanged)');
     await expectSameTree(root);
+  });
+
+  it('trusts the stamp of an unchanged article instead of reading it, and reads it again once it changes', async () => {
+    const root = await project();
+    await build(root);
+    const state = path.join(root, '.kurier');
+    const cache = await readParseCache(state);
+    const entry = cache?.articles.get(ARTICLE);
+    if (cache === undefined || entry === undefined) throw new Error('no cache after a build');
+    const source = path.join(root, ARTICLE);
+    // A hash no read of the file can give: only a build that trusts the stamp takes the stored article.
+    const marked = {
+      hash: 'x',
+      article: { ...entry.article, title: 'Aus dem Cache' },
+      stamp: stampOf(await lstat(source)),
+    };
+    await writeParseCache(state, { ...cache, articles: new Map([[ARTICLE, marked]]) });
+    await rm(path.join(root, 'out', 'index.html'));
+    await build(root);
+    expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).toContain('Aus dem Cache');
+
+    // Same bytes, new change time: the stamp no longer matches, so the file is read and hashed.
+    await utimes(source, new Date(), new Date());
+    await rm(path.join(root, 'out', 'index.html'));
+    await build(root);
+    expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).not.toContain('Aus dem Cache');
+    await expectSameTree(root);
+  });
+
+  it('stamps only files changed well before the previous cache was written (file times are coarse)', () => {
+    expect(planStamp('1:2:3:1000', 1000, undefined)).toBeUndefined();
+    expect(planStamp('1:2:3:1000', 1000, 1500)).toBeUndefined();
+    expect(planStamp('1:2:3:1000', 1000, 2500)).toBe('1:2:3:1000');
   });
 
   it('keys the cache by the code: bundled by its folder, from the sources by their hash', () => {

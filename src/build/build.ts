@@ -4,7 +4,13 @@
 
 import { existsSync, lstatSync } from 'node:fs';
 import path from 'node:path';
-import { readContentSources, type SourceFile } from '../content/read-content.ts';
+import {
+  changeTimeOf,
+  type KnownSources,
+  readContentSources,
+  readSourceLater,
+  type SourceFile,
+} from '../content/read-content.ts';
 import type { CompiledEmail } from '../email/model.ts';
 import { type EmailTemplates, readEmailTemplates } from '../email/read-templates.ts';
 import { KurierError } from '../error.ts';
@@ -14,9 +20,12 @@ import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
   type BuildMemory,
+  type CacheEntry,
   hashText,
   isOutputCurrent,
+  type ParseCache,
   planCodeVersion,
+  planStamp,
   planStoredArticle,
   readOutputRecords,
   readParseCache,
@@ -96,6 +105,23 @@ function hashSource(source: SourceFile): string {
   return hash;
 }
 
+function withStamp(hash: string, article: CacheEntry['article'], stamp: string | undefined): CacheEntry {
+  return stamp === undefined ? { hash, article } : { hash, article, stamp };
+}
+
+/**
+ * The articles the parse cache holds with a stamp, as known sources whose text is read only on demand: an
+ * unchanged site is checked by one lstat per article, not read and hashed (9 MB for 1,000 articles).
+ */
+function seedKnownSources(root: string, cache: ParseCache, known: KnownSources): void {
+  for (const [file, entry] of cache.articles) {
+    if (entry.stamp === undefined) continue;
+    const source = readSourceLater(root, file);
+    sourceHashes.set(source, entry.hash);
+    known.set(file, { stamp: entry.stamp, source });
+  }
+}
+
 interface BuildContent {
   readonly site: Site;
   /** Published articles, newest first. */
@@ -123,19 +149,28 @@ async function readContent(
   const cache = memory.parse ?? (await readParseCache(stateDir));
   const early = cache === undefined ? await loadParser() : undefined;
   let workers: ParseWorker[] = [];
-  // Only a process that builds again (kurier serve) gains from knowing the files; a one-off build reads them.
-  if (persistent) memory.sources ??= new Map();
+  const known: KnownSources = memory.sources ?? new Map();
+  // Only a process that builds again (kurier serve) keeps the files it read.
+  if (persistent) memory.sources = known;
+  if (known.size === 0 && cache !== undefined) seedKnownSources(root, cache, known);
   const sources = await readContentSources(
     root,
     (settings, count) => {
       if (early !== undefined) workers = early.startParseWorkers(settings, count);
     },
-    memory.sources,
+    known,
   );
   const key = hashText(planCodeVersion(), sources.settings.text);
   const hashes = new Map(sources.articles.map((source) => [source.path, hashSource(source)]));
+  const stamps = new Map(
+    sources.articles.map((source) => {
+      const stamp = known.get(source.path)?.stamp;
+      const changed = stamp === undefined ? 0 : changeTimeOf(stamp);
+      return [source.path, planStamp(stamp, changed, cache?.writtenMs)];
+    }),
+  );
   const usable = cache?.key === key ? cache.articles : new Map<string, never>();
-  const texts = new Map(sources.articles.map((source) => [source.path, source.text]));
+  const byPath = new Map(sources.articles.map((source) => [source.path, source]));
   const remembered = cache?.key === key ? memory.articles : undefined;
   const kept = new Map<string, Article>();
   const restore = (
@@ -145,7 +180,9 @@ async function readContent(
   ) => {
     const article =
       remembered?.get(stored.hash) ??
-      restoreArticle(stored.article, () => loadedParser().parseArticle(texts.get(file) ?? '', file, site));
+      restoreArticle(stored.article, () =>
+        loadedParser().parseArticle(byPath.get(file)?.text ?? '', file, site),
+      );
     kept.set(stored.hash, article);
     return article;
   };
@@ -164,9 +201,20 @@ async function readContent(
     };
     const articles = plan.published.map(restorePlanned);
     const drafts = plan.drafts.map(restorePlanned);
-    memory.parse = cache;
     memory.articles = kept;
-    return { site, articles, drafts, key, hashes, changed: false };
+    // Files that can be stamped now (old enough) and were not: stamped, the next build need not read them.
+    const restamped = sources.articles.some(
+      (source) => usable.get(source.path)?.stamp !== stamps.get(source.path),
+    );
+    if (!restamped) {
+      memory.parse = cache;
+      return { site, articles, drafts, key, hashes, changed: false };
+    }
+    const entries = new Map(
+      [...usable].map(([file, entry]) => [file, withStamp(entry.hash, entry.article, stamps.get(file))]),
+    );
+    memory.parse = { key, articles: entries, plan };
+    return { site, articles, drafts, key, hashes, changed: true };
   }
 
   const parse = await loadParser();
@@ -179,18 +227,18 @@ async function readContent(
   if (workers.length === 0 && misses.length > 0)
     workers = parse.startParseWorkers(sources.settings, misses.length);
   const parsed = await parse.parseArticles(misses, site, workers);
-  const next = new Map<string, { hash: string; article: ReturnType<typeof planStoredArticle> }>();
+  const next = new Map<string, CacheEntry>();
   let missIndex = 0;
   const results = sources.articles.map((source) => {
     const hash = hashes.get(source.path) ?? '';
     const stored = usable.get(source.path);
     if (stored?.hash === hash) {
-      next.set(source.path, stored);
+      next.set(source.path, withStamp(hash, stored.article, stamps.get(source.path)));
       return restore(source.path, site, stored);
     }
     const result = parsed[missIndex++] as Article | KurierError;
     if (!(result instanceof KurierError)) {
-      next.set(source.path, { hash, article: planStoredArticle(result) });
+      next.set(source.path, withStamp(hash, planStoredArticle(result), stamps.get(source.path)));
       kept.set(hash, result);
     }
     return result;
@@ -414,8 +462,15 @@ async function buildWith(
     changedEarly.has(file.path) ? { ...file, changed: true } : file,
   );
   // Only caches, written once out/ is complete: without them the next build parses and renders again.
-  if (content.changed && memory.parse !== undefined) {
-    await writeParseCache(options.stateDir, memory.parse).catch(() => undefined);
+  const parseCache = memory.parse;
+  if (content.changed && parseCache !== undefined) {
+    // Its time is what the next build judges the stamps by.
+    await writeParseCache(options.stateDir, parseCache).then(
+      (writtenMs) => {
+        memory.parse = { ...parseCache, writtenMs };
+      },
+      () => undefined,
+    );
   }
   memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
   memory.outDir = options.outDir;
