@@ -27,6 +27,7 @@ import {
   planCodeVersion,
   planStamp,
   planStoredArticle,
+  readFileClock,
   readOutputRecords,
   readParseCache,
   restoreArticle,
@@ -147,6 +148,8 @@ async function readContent(
   persistent: boolean,
 ): Promise<BuildContent> {
   const cache = memory.parse ?? (await readParseCache(stateDir));
+  // Read before any article is stat'ed, so that a first build can stamp what was changed long before.
+  const before = cache?.writtenMs ?? (cache === undefined ? await readFileClock(stateDir) : undefined);
   const early = cache === undefined ? await loadParser() : undefined;
   let workers: ParseWorker[] = [];
   const known: KnownSources = memory.sources ?? new Map();
@@ -166,7 +169,7 @@ async function readContent(
     sources.articles.map((source) => {
       const stamp = known.get(source.path)?.stamp;
       const changed = stamp === undefined ? 0 : changeTimeOf(stamp);
-      return [source.path, planStamp(stamp, changed, cache?.writtenMs)];
+      return [source.path, planStamp(stamp, changed, before)];
     }),
   );
   const usable = cache?.key === key ? cache.articles : new Map<string, never>();

@@ -47,17 +47,13 @@ export interface CacheEntry {
 /**
  * A file's stamp as the cache may keep it, or undefined when it cannot be trusted to tell a later change.
  * File times come from a coarse clock (a tick of up to 10 ms), so a file changed again within the tick of
- * its stat can keep its stamp. Only a file whose last change lies well before the previous cache was
- * written, which was before this build read anything, is stamped: any change after this build's stat would
- * give it a newer change time than its stamp's.
+ * its stat can keep its stamp. Only a file whose last change lies well before `before` (when the previous
+ * cache was written, or the file clock read before a first build read anything) is stamped: any change
+ * after this build's stat would give it a newer change time than its stamp's.
  */
-export function planStamp(
-  stamp: string | undefined,
-  changeTime: number,
-  previousWrittenMs: number | undefined,
-) {
-  if (stamp === undefined || previousWrittenMs === undefined) return undefined;
-  return changeTime < previousWrittenMs - STAMP_MARGIN_MS ? stamp : undefined;
+export function planStamp(stamp: string | undefined, changeTime: number, before: number | undefined) {
+  if (stamp === undefined || before === undefined) return undefined;
+  return changeTime < before - STAMP_MARGIN_MS ? stamp : undefined;
 }
 
 /** Far more than a tick of the file clock. */
@@ -207,6 +203,25 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
     return undefined;
   }
 }
+
+/**
+ * The file system's clock now, as the time of a file written for the purpose (file times and the process
+ * clock may disagree): without a previous cache, what a first build judges its stamps by. Undefined when
+ * the state folder cannot be written; the build then keeps no stamps.
+ */
+export async function readFileClock(stateDir: string): Promise<number | undefined> {
+  try {
+    const dir = path.join(stateDir, 'cache');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, CLOCK_FILE);
+    await writeFile(file, '');
+    return (await stat(file)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_FILE = 'clock';
 
 /**
  * Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new.
