@@ -1,12 +1,14 @@
 // The layer check of `npm test`: no import cycles, and no module imports a layer above its own. The order
-// follows the flow of the data: content → model → render/email → build → out, store → send, and the
-// commands and the CLI entry on top. Shared basics (error, schema, context, time, threads) sit below all.
+// follows the flow of the data: content → model → render/email → build → out, the preview (serve) on the
+// build, store → send, and the commands and the CLI entry on top. Shared basics (error, schema, context,
+// time, threads) sit below all.
 /** Layers from the bottom up; a module may import its own layer and the ones below. */
 const LAYERS = [
   ['^src/(error|schema|context|environment|time|threads|text|address)\\.ts$'],
   ['^src/model\\.ts$'],
   ['^src/content/', '^src/(render|email)/'],
   ['^src/build/'],
+  ['^src/serve/'],
   ['^src/(store|subscribe)/'],
   ['^src/(send|bounces)/'],
   ['^src/server/'],

@@ -1,8 +1,9 @@
 // The CLI entry and bin/kurier.js as a user runs them: help, exit codes, `kurier new`, the bundled build.
 
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { generateProject } from '../bench/generate.ts';
 import { repoRoot, runCli, useProjects } from './support/project.ts';
@@ -103,5 +104,41 @@ describe('bin/kurier.js, what npm run build runs', () => {
     expect(run.stdout).toMatch(/^Built 600 articles: 626 files/m);
     const page = await readFile(path.join(root, 'out', 'artikel-599', 'index.html'), 'utf8');
     expect(page).toContain('<h1>Artikel 599:');
+  });
+
+  it('loads no library when a build finds nothing changed: no zod, nothing of the send side', async () => {
+    const root = await project();
+    // A module hook that notes every module the process resolves (ES imports; the bundle imports packages so).
+    const loaded = path.join(root, 'loaded.txt');
+    const hooks = path.join(root, 'hooks.mjs');
+    await writeFile(
+      hooks,
+      `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(${JSON.stringify(loaded)}, result.url + '\\n');
+  return result;
+}
+`,
+    );
+    const register = path.join(root, 'register.mjs');
+    await writeFile(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const build = () =>
+      spawnSync(
+        process.execPath,
+        ['--import', pathToFileURL(register).href, path.join(repoRoot, 'bin', 'kurier.js'), 'build'],
+        { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, KURIER_ROOT: root } },
+      );
+    expect(build().status).toBe(0);
+    await rm(loaded);
+    const run = build();
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('(0 written, 9 unchanged)');
+    const urls = (await readFile(loaded, 'utf8')).trim().split('\n');
+    expect(urls.some((url) => url.includes('/node_modules/.cache/kurier/'))).toBe(true);
+    expect(urls.filter((url) => /\/node_modules\/(?!\.cache\/)/.test(url))).toEqual([]);
   });
 });

@@ -1,9 +1,18 @@
 // The parse cache of the build: articles parsed once and reused while their bytes and the code are the same.
 
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planCodeVersion, readParseCache, writeParseCache } from '../src/build/parse-cache.ts';
+import { buildPublication } from '../src/build/build.ts';
+import {
+  type BuildMemory,
+  planCodeVersion,
+  planStamp,
+  readParseCache,
+  writeParseCache,
+} from '../src/build/parse-cache.ts';
+import { type Disk, realDisk } from '../src/build/write-out.ts';
+import { stampOf } from '../src/content/read-content.ts';
 import { readTree, runCli, useProjects } from './support/project.ts';
 
 const { project } = useProjects();
@@ -92,7 +101,93 @@ describe('the parse cache', () => {
     await expectSameTree(root);
   });
 
+  it('trusts the stamp of an unchanged article instead of reading it, and reads it again once it changes', async () => {
+    const root = await project();
+    await build(root);
+    const state = path.join(root, '.kurier');
+    const cache = await readParseCache(state);
+    const entry = cache?.articles.get(ARTICLE);
+    if (cache === undefined || entry === undefined) throw new Error('no cache after a build');
+    const source = path.join(root, ARTICLE);
+    // A hash no read of the file can give: only a build that trusts the stamp takes the stored article.
+    const marked = {
+      hash: 'x',
+      article: { ...entry.article, title: 'Aus dem Cache' },
+      stamp: stampOf(await lstat(source)),
+    };
+    await writeParseCache(state, { ...cache, articles: new Map([[ARTICLE, marked]]) });
+    await rm(path.join(root, 'out', 'index.html'));
+    await build(root);
+    expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).toContain('Aus dem Cache');
+
+    // Same bytes, new change time: the stamp no longer matches, so the file is read and hashed.
+    await utimes(source, new Date(), new Date());
+    await rm(path.join(root, 'out', 'index.html'));
+    await build(root);
+    expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).not.toContain('Aus dem Cache');
+    await expectSameTree(root);
+  });
+
+  it('stamps on a first build the articles changed well before it started, by the file clock', async () => {
+    const root = await project();
+    // Older than the margin of planStamp: a first build may trust this file's stamp.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await build(root);
+    const entry = (await readParseCache(path.join(root, '.kurier')))?.articles.get(ARTICLE);
+    expect(entry?.stamp).toBe(stampOf(await lstat(path.join(root, ARTICLE))));
+  });
+
+  it('stamps only files changed well before the previous cache was written (file times are coarse)', () => {
+    expect(planStamp('1:2:3:1000', 1000, undefined)).toBeUndefined();
+    expect(planStamp('1:2:3:1000', 1000, 1500)).toBeUndefined();
+    expect(planStamp('1:2:3:1000', 1000, 2500)).toBe('1:2:3:1000');
+  });
+
   it('keys the cache by the code: bundled by its folder, from the sources by their hash', () => {
     expect(planCodeVersion()).toMatch(/^src-[0-9a-f]{16}$/);
+  });
+});
+
+describe('a build that keeps its memory (kurier serve)', () => {
+  it('writes the page, the index and the feeds of an edit before the email, and ends like a cold build', async () => {
+    const root = await project();
+    const memory: BuildMemory = {};
+    const order: string[] = [];
+    const out = path.join(root, 'out');
+    const disk: Disk = {
+      ...realDisk,
+      renameSync: (from, to) => {
+        if (String(from).endsWith('.tmp') && String(to).startsWith(`${out}${path.sep}`)) {
+          order.push(path.relative(out, String(to)).split(path.sep).join('/'));
+        }
+        realDisk.renameSync(from, to);
+      },
+    };
+    const options = {
+      root,
+      outDir: out,
+      stateDir: path.join(root, '.kurier'),
+      fullArticles: false,
+      memory,
+      emailsAfterPages: true,
+      disk,
+    };
+    try {
+      await buildPublication(options);
+      const source = path.join(root, ARTICLE);
+      await writeFile(source, (await readFile(source, 'utf8')).replace('Neuerfindung.', 'Neuerfindung!'));
+      order.length = 0;
+      const result = await buildPublication(options);
+      // One write makes everything but the email visible; the next brings the compiled email.
+      expect(order.slice(-2)).toEqual([`${SLUG}/email.html`, `${SLUG}/email.txt`]);
+      expect(order.indexOf('feed.xml')).toBeLessThan(order.indexOf(`${SLUG}/email.html`));
+      expect(order).toContain(`${SLUG}/index.html`);
+      expect(result.written.filter((file) => file.changed).map((file) => file.path)).toContain(
+        `${SLUG}/index.html`,
+      );
+      await expectSameTree(root);
+    } finally {
+      await memory.emails?.stop();
+    }
   });
 });

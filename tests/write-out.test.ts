@@ -301,4 +301,20 @@ describe('writeOut', () => {
     });
     expect([...(await readTree(out)).keys()]).toHaveLength(4);
   });
+
+  it('leaves the list of its files alone when a build changes files but makes no new one', async () => {
+    const { out, manifestFile, options } = await place();
+    writeOut(out, FIRST, options);
+    const before = fs.statSync(manifestFile);
+    const edited = FIRST.map((file) =>
+      file.path === 'a/index.html' ? { ...file, content: '<p>a, neu</p>' } : file,
+    );
+    const written = writeOut(out, edited, options);
+    expect(written.filter((file) => file.changed).map((file) => file.path)).toEqual(['a/index.html']);
+    expect(await readFile(path.join(out, 'a', 'index.html'), 'utf8')).toBe('<p>a, neu</p>');
+    const after = fs.statSync(manifestFile);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    writeOut(out, SECOND, options);
+    expect(JSON.parse(await readFile(manifestFile, 'utf8')).files).toContain('neu/tief/index.html');
+  });
 });

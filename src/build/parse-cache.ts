@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KnownSources } from '../content/read-content.ts';
@@ -22,8 +22,14 @@ type StoredArticle = Record<string, unknown>;
 export interface ParseCache {
   /** Hash of the code and the settings: entries made under another key are not used. */
   readonly key: string;
-  /** By source path: the hash of the source it was parsed from, and the stored article. */
-  readonly articles: ReadonlyMap<string, { readonly hash: string; readonly article: StoredArticle }>;
+  /**
+   * By source path: the hash of the source it was parsed from, the stored article, and the stamp of the
+   * file (read-content.ts) when that hash was taken, if the file was old enough to trust it (see
+   * `planStamp`).
+   */
+  readonly articles: ReadonlyMap<string, CacheEntry>;
+  /** When the cache file was written (its modification time), on the file system's clock. */
+  readonly writtenMs?: number;
   /** The content as planned from exactly these articles: the site, published and draft source paths in order. */
   readonly plan?: {
     readonly site: unknown;
@@ -31,6 +37,27 @@ export interface ParseCache {
     readonly drafts: readonly string[];
   };
 }
+
+export interface CacheEntry {
+  readonly hash: string;
+  readonly article: StoredArticle;
+  readonly stamp?: string;
+}
+
+/**
+ * A file's stamp as the cache may keep it, or undefined when it cannot be trusted to tell a later change.
+ * File times come from a coarse clock (a tick of up to 10 ms), so a file changed again within the tick of
+ * its stat can keep its stamp. Only a file whose last change lies well before `before` (when the previous
+ * cache was written, or the file clock read before a first build read anything) is stamped: any change
+ * after this build's stat would give it a newer change time than its stamp's.
+ */
+export function planStamp(stamp: string | undefined, changeTime: number, before: number | undefined) {
+  if (stamp === undefined || before === undefined) return undefined;
+  return changeTime < before - STAMP_MARGIN_MS ? stamp : undefined;
+}
+
+/** Far more than a tick of the file clock. */
+const STAMP_MARGIN_MS = 1000;
 
 export function hashText(...parts: readonly string[]): string {
   const hash = createHash('sha256');
@@ -136,8 +163,10 @@ const isStoredArticle = (value: unknown): value is StoredArticle => {
 /** The cache as last written, or undefined when the file is missing or damaged. */
 export async function readParseCache(stateDir: string): Promise<ParseCache | undefined> {
   let text: string;
+  let writtenMs: number;
   try {
-    text = await readFile(path.join(stateDir, 'cache', CACHE_FILE), 'utf8');
+    const file = path.join(stateDir, 'cache', CACHE_FILE);
+    [text, writtenMs] = await Promise.all([readFile(file, 'utf8'), stat(file).then((info) => info.mtimeMs)]);
   } catch {
     return undefined;
   }
@@ -149,12 +178,19 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
     if (typeof data.key !== 'string' || typeof data.articles !== 'object' || data.articles === null) {
       return undefined;
     }
-    const articles = new Map<string, { hash: string; article: StoredArticle }>();
+    const articles = new Map<string, CacheEntry>();
     for (const [file, entry] of Object.entries(data.articles as Record<string, unknown>)) {
-      const { hash, article } = (entry ?? {}) as { hash?: unknown; article?: unknown };
+      const { hash, article, stamp } = (entry ?? {}) as {
+        hash?: unknown;
+        article?: unknown;
+        stamp?: unknown;
+      };
       const restored = restoreUndefined(article);
       if (typeof hash === 'string' && isStoredArticle(restored))
-        articles.set(file, { hash, article: restored });
+        articles.set(
+          file,
+          typeof stamp === 'string' ? { hash, article: restored, stamp } : { hash, article: restored },
+        );
     }
     const plan = restoreUndefined(data.plan) as ParseCache['plan'];
     const valid =
@@ -162,14 +198,36 @@ export async function readParseCache(stateDir: string): Promise<ParseCache | und
       Array.isArray(plan.published) &&
       Array.isArray(plan.drafts) &&
       [...plan.published, ...plan.drafts].every((file) => articles.has(file));
-    return valid ? { key: data.key, articles, plan } : { key: data.key, articles };
+    return valid ? { key: data.key, articles, plan, writtenMs } : { key: data.key, articles, writtenMs };
   } catch {
     return undefined;
   }
 }
 
-/** Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new. */
-export async function writeParseCache(stateDir: string, cache: ParseCache): Promise<void> {
+/**
+ * The file system's clock now, as the time of a file written for the purpose (file times and the process
+ * clock may disagree): without a previous cache, what a first build judges its stamps by. Undefined when
+ * the state folder cannot be written; the build then keeps no stamps.
+ */
+export async function readFileClock(stateDir: string): Promise<number | undefined> {
+  try {
+    const dir = path.join(stateDir, 'cache');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, CLOCK_FILE);
+    await writeFile(file, '');
+    return (await stat(file)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_FILE = 'clock';
+
+/**
+ * Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new.
+ * Returns when it was written, on the file system's clock.
+ */
+export async function writeParseCache(stateDir: string, cache: ParseCache): Promise<number> {
   const body = JSON.stringify(
     { key: cache.key, articles: Object.fromEntries(cache.articles), plan: cache.plan },
     (_key, value: unknown) => (value === undefined ? UNDEFINED : value),
@@ -181,6 +239,7 @@ export async function writeParseCache(stateDir: string, cache: ParseCache): Prom
   try {
     await writeFile(temporary, `${hashText(CACHE_FORMAT, body)}\n${body}`);
     await rename(temporary, target);
+    return (await stat(target)).mtimeMs;
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;

@@ -96,8 +96,20 @@ function listOut(disk: Disk, dir: string): Listing {
   }
   const entries = new Map<string, fs.Dirent>();
   const folders = new Set<string>();
+  // Each entry's folder relative to out/, worked out once per folder: path.relative for each of a thousand
+  // entries was a quarter of listing out/.
+  const parents = new Map<string, string>();
+  const parentOf = (parentPath: string) => {
+    let relative = parents.get(parentPath);
+    if (relative === undefined) {
+      relative = path.relative(dir, parentPath).split(path.sep).join('/');
+      if (relative !== '') relative += '/';
+      parents.set(parentPath, relative);
+    }
+    return relative;
+  };
   for (const dirent of dirents) {
-    const relative = path.relative(dir, path.join(dirent.parentPath, dirent.name)).split(path.sep).join('/');
+    const relative = parentOf(dirent.parentPath) + dirent.name;
     if (dirent.isDirectory()) folders.add(relative);
     else entries.set(relative, dirent);
   }
@@ -353,7 +365,11 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   }
   // Recorded before out/ changes, as everything that may be Kurier's: a build that stops halfway can still
   // tell its own files from the user's next time.
-  writeManifest(disk, options.manifestFile, outName, new Set([...(previous ?? []), ...produced]));
+  // An edit in `kurier serve` makes no new file: the list on disk names them all already.
+  const listed = previous !== undefined && [...produced].every((name) => previous.has(name));
+  if (!listed) {
+    writeManifest(disk, options.manifestFile, outName, new Set([...(previous ?? []), ...produced]));
+  }
   if (!existing.exists) {
     writeFresh(disk, outDir, outName, pending);
     try {
@@ -475,6 +491,7 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
       // Not empty: it still holds something, such as an empty folder of the user's.
     }
   }
+  if (listed && previous.size === produced.size) return written;
   try {
     writeManifest(disk, options.manifestFile, outName, produced);
   } catch {

@@ -4,7 +4,22 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { RunContext } from '../context.ts';
 import { KurierError } from '../error.ts';
-import { z } from '../schema.ts';
+
+/**
+ * What checks an option's value: a zod schema (src/schema.ts), or a check of the same shape for the path
+ * and flag options every command shares. Those two need no zod: loading it costs ~50 ms, a third of what a
+ * one-article `kurier build` may take, and zod/mini loads the same core.
+ */
+export interface OptionSchema<T> {
+  safeParse(value: unknown):
+    | { readonly success: true; readonly data: T }
+    | {
+        readonly success: false;
+        readonly error: {
+          readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[];
+        };
+      };
+}
 
 /** One option, declared once. */
 export interface Option<T> {
@@ -15,7 +30,7 @@ export interface Option<T> {
   /** The --help text; further lines continue under the first. */
   readonly help: string;
   /** Checks and converts what parseArgs found (a string, true, or undefined when absent). */
-  readonly schema: z.ZodType<T>;
+  readonly schema: OptionSchema<T>;
 }
 
 export type OptionTable = Readonly<Record<string, Option<unknown>>>;
@@ -79,9 +94,6 @@ function renderHelp<T extends OptionTable>(spec: CommandSpec<T>): string {
 }
 
 export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): Command {
-  const schema = z.object(
-    Object.fromEntries(Object.entries(spec.options).map(([name, option]) => [name, option.schema])),
-  );
   return {
     name: spec.name,
     summary: spec.summary,
@@ -94,20 +106,45 @@ export function defineCommand<T extends OptionTable>(spec: CommandSpec<T>): Comm
     ),
     allowPositionals: spec.allowPositionals,
     parseOptions(values) {
-      const parsed = schema.safeParse(values);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new KurierError('USAGE', `--${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}.`);
+      const options: Record<string, unknown> = {};
+      for (const [name, option] of Object.entries(spec.options)) {
+        const parsed = option.schema.safeParse(values[name]);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const where = [name, ...(issue?.path ?? [])].map(String).join('.');
+          throw new KurierError('USAGE', `--${where}: ${issue?.message ?? 'invalid'}.`);
+        }
+        if (parsed.data !== undefined) options[name] = parsed.data;
       }
-      return parsed.data;
+      return options;
     },
     run: (options, positionals, context) => spec.run(options as OptionsOf<T>, positionals, context),
   };
 }
 
+function invalid(message: string) {
+  return { success: false, error: { issues: [{ path: [], message }] } } as const;
+}
+
+/** A non-empty string, or absent. */
+const pathSchema: OptionSchema<string | undefined> = {
+  safeParse: (value) =>
+    value === undefined || (typeof value === 'string' && value !== '')
+      ? { success: true, data: value }
+      : invalid('give a path'),
+};
+
+/** true when given, false when absent. */
+const flagSchema: OptionSchema<boolean> = {
+  safeParse: (value) =>
+    value === undefined || typeof value === 'boolean'
+      ? { success: true, data: value ?? false }
+      : invalid('a flag takes no value'),
+};
+
 /** A folder or file option: a non-empty string, or absent. */
 export function pathOption(value: string, help: string): Option<string | undefined> {
-  return { type: 'string', value, help, schema: z.string().min(1, 'give a path').optional() };
+  return { type: 'string', value, help, schema: pathSchema };
 }
 
 export const outOption = (help = 'where the build writes (default: out)') => pathOption('DIR', help);
@@ -115,5 +152,5 @@ export const outOption = (help = 'where the build writes (default: out)') => pat
 export const stateOption = pathOption('DIR', 'private state folder (default: .kurier, or KURIER_STATE_DIR)');
 
 export function flagOption(help: string): Option<boolean> {
-  return { type: 'boolean', help, schema: z.boolean().default(false) };
+  return { type: 'boolean', help, schema: flagSchema };
 }

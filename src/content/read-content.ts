@@ -56,12 +56,9 @@ async function listMarkdown(root: string, dir: string): Promise<string[]> {
 }
 
 /**
- * Reads the settings and every article. `onListed` learns the settings and the number of articles before
- * their files are read, so that parse workers can start meanwhile.
- */
-/**
- * Articles an earlier call read, by path, each with the identity its file had then (inode, size, times):
- * `kurier serve` passes the same map to every build, so an edit re-reads one file, not all of them.
+ * Articles known from before, by path, each with the identity its file had then (inode, size, times):
+ * `kurier serve` passes the same map to every build, and a build seeds it from the stamps of the parse
+ * cache (with sources read only on demand), so an edit re-reads one file, not all of them.
  */
 export type KnownSources = Map<string, { readonly stamp: string; readonly source: SourceFile }>;
 
@@ -79,6 +76,11 @@ export async function readSettingsSource(root: string): Promise<SourceFile> {
   );
 }
 
+/**
+ * Reads the settings and every article whose stamp `known` does not hold (and updates it). `onListed`
+ * learns the settings and the number of articles before their files are read, so that parse workers can
+ * start meanwhile.
+ */
 export async function readContentSources(
   root: string,
   onListed?: (settings: SourceFile, articleCount: number) => void,
@@ -95,13 +97,38 @@ export async function readContentSources(
   known.clear();
   const articles = files.map((file) => {
     const info = lstatSync(path.join(root, file), { throwIfNoEntry: false });
-    const stamp = info === undefined ? '' : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    const stamp = info === undefined ? '' : stampOf(info);
     const previous = seen.get(file);
     const source = previous !== undefined && previous.stamp === stamp ? previous.source : read(file);
     if (stamp !== '') known.set(file, { stamp, source });
     return source;
   });
   return { settings, articles };
+}
+
+/** What identifies a version of a file without reading it: inode, size, modification and change times. */
+export function stampOf(info: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+}
+
+/** The change time (ms) a stamp carries; ctime cannot be set back by a program, unlike mtime. */
+export function changeTimeOf(stamp: string): number {
+  return Number(stamp.split(':')[3]);
+}
+
+/**
+ * An article known unchanged by its stamp: its text is read from disk only if something asks for it (a
+ * renderer that needs its HTML, a parse under new settings).
+ */
+export function readSourceLater(root: string, file: string): SourceFile {
+  let text: string | undefined;
+  return {
+    path: file,
+    get text() {
+      text ??= decodeUtf8(readSource(root, file), file);
+      return text;
+    },
+  };
 }
 
 function readSource(root: string, file: string): Buffer {

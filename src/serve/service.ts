@@ -1,0 +1,107 @@
+// The preview behind `kurier serve`: builds, serves out/ on 127.0.0.1 and builds again on every change of
+// content/, templates/ or static/. The model stays in memory between builds, so a save re-reads, re-parses
+// and re-renders only what it touches, and the page, the index and the feeds are written before the email.
+
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { buildPublication } from '../build/build.ts';
+import type { BuildMemory } from '../build/parse-cache.ts';
+import { KurierError } from '../error.ts';
+import { startStaticServer } from './static-server.ts';
+import { watchFolders } from './watch.ts';
+
+export interface PreviewOptions {
+  readonly root: string;
+  readonly outDir: string;
+  readonly stateDir: string;
+  /** On 127.0.0.1; 0 picks a free one. */
+  readonly port: number;
+  /** The clock the build times are measured with. */
+  readonly now: () => Date;
+  /** Told after every build, good or failed. */
+  readonly onBuild: (report: BuildReport) => void;
+}
+
+export type BuildReport =
+  | {
+      readonly ok: true;
+      readonly articles: number;
+      /** Files whose bytes changed in out/. */
+      readonly changed: number;
+      readonly milliseconds: number;
+      readonly warnings: readonly string[];
+    }
+  | { readonly ok: false; readonly error: KurierError };
+
+export interface Preview {
+  /** The port the server listens on. */
+  readonly port: number;
+  /** Stops watching, lets a running build finish, and stops the server. */
+  close(): Promise<void>;
+}
+
+/** How long the folders must be quiet after a change before the build starts (see watch.ts). */
+const QUIET_MS = 10;
+
+/**
+ * Starts the server (first: a taken port is reported before a build that would be thrown away), builds once,
+ * and watches. A build that fails with a KurierError is reported and the last good out/ stays served; any
+ * other error is a bug and comes out of `close`.
+ */
+export async function startPreview(options: PreviewOptions): Promise<Preview> {
+  const server = await startStaticServer(options.outDir, options.port);
+  const memory: BuildMemory = {};
+  const build = async () => {
+    const started = options.now().getTime();
+    try {
+      const result = await buildPublication({
+        root: options.root,
+        outDir: options.outDir,
+        stateDir: options.stateDir,
+        fullArticles: false,
+        memory,
+        emailsAfterPages: true,
+      });
+      options.onBuild({
+        ok: true,
+        articles: result.articles.length,
+        changed: result.written.filter((file) => file.changed).length,
+        milliseconds: options.now().getTime() - started,
+        warnings: result.warnings,
+      });
+    } catch (error) {
+      if (!(error instanceof KurierError)) throw error;
+      options.onBuild({ ok: false, error });
+    }
+  };
+  const stopServer = () => new Promise((resolve) => server.close(resolve));
+  try {
+    await build();
+  } catch (error) {
+    await memory.emails?.stop();
+    await stopServer();
+    throw error;
+  }
+
+  // One build after another, never two at once.
+  let running = Promise.resolve();
+  const watchers = watchFolders(
+    ['content', 'templates', 'static'].map((folder) => path.join(options.root, folder)),
+    QUIET_MS,
+    () => {
+      running = running.then(build);
+    },
+  );
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      watchers.close();
+      try {
+        await running;
+      } finally {
+        await memory.emails?.stop();
+        await stopServer();
+      }
+    },
+  };
+}
