@@ -19,6 +19,7 @@ interface ChildReport {
   readonly buildAndImportSeconds: number;
   readonly freezeSeconds: number;
   readonly sendSeconds: number;
+  readonly sendCpuSeconds: number;
   readonly maxRssKiB: number;
   readonly lines: readonly string[];
 }
@@ -106,7 +107,7 @@ async function benchSmtp(print: (line: string) => void): Promise<void> {
     const received = await sink.stop();
     print(
       `  5,000 readers over SMTP, 10 connections, states in the SQLite store (fsynced): ${(5_000 / report.sendSeconds).toFixed(0)} msg/s ` +
-        `(${report.sendSeconds.toFixed(2)} s; sink received ${received}); peak ${mib(report.maxRssKiB)}`,
+        `(${report.sendSeconds.toFixed(2)} s, CPU ${((report.sendCpuSeconds * 1000) / 5_000).toFixed(2)} ms each; sink received ${received}); peak ${mib(report.maxRssKiB)}`,
     );
   } finally {
     if (sink.child.exitCode === null) sink.child.kill('SIGTERM');

@@ -35,7 +35,8 @@ export function deserializeError(error: SerializedError): KurierError {
   return new KurierError(error.code, error.message, { file: error.file, line: error.line });
 }
 
-function spawn(module: WorkerModule, workerData: unknown): Worker {
+/** A worker thread of `module`, from the sources or from the bundle, whichever is running. */
+export function startWorker(module: WorkerModule, workerData: unknown): Worker {
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL(`./${module.bundled}.js`, import.meta.url), { workerData });
   }
@@ -51,7 +52,7 @@ export function startTaskWorker<Request, Response>(
   module: WorkerModule,
   workerData: unknown,
 ): TaskWorker<Request, Response> {
-  const worker = spawn(module, workerData);
+  const worker = startWorker(module, workerData);
   // The worker answers in the order it was asked, so the oldest waiting task gets the next answer.
   const pending: { resolve: (response: Response) => void; reject: (error: Error) => void }[] = [];
   let failure: Error | undefined;
