@@ -62,6 +62,8 @@ const CHUNK = 500;
 const LEGACY_LOCK = 0x6b75_7269;
 const PAGE = 1000;
 const LEGACY_KEY = 'legacy-state-imported';
+/** Followed by the list's name: the hash of the file last imported whole. */
+const IMPORTED_KEY = 'list-imported:';
 
 /** An intention waiting for the next SQLite group commit. */
 interface Job {
@@ -569,12 +571,16 @@ export class KyselyStore implements Store {
         const parsed = chunk.map((row) => ({ row, address: this.#address(row.address) }));
         const keys = parsed.flatMap((item) => (item.address === undefined ? [] : [item.address.key]));
         const hashes = parsed.flatMap((item) => (item.address === undefined ? [] : [item.address.hash]));
-        const known = new Set(
+        const known = new Map(
           keys.length === 0
             ? []
-            : (await db.selectFrom('subscribers').select('key').where('key', 'in', keys).execute()).map(
-                (row) => row.key,
-              ),
+            : (
+                await db
+                  .selectFrom('subscribers')
+                  .select(['key', 'status'])
+                  .where('key', 'in', keys)
+                  .execute()
+              ).map((row) => [row.key, row.status]),
         );
         const suppressed = new Set(
           hashes.length === 0
@@ -591,8 +597,17 @@ export class KyselyStore implements Store {
         const careful: ImportRow[] = [];
         const seen = new Set<string>();
         for (const { row, address } of parsed) {
-          if (address === undefined) summary.invalid += 1;
-          else if (row.status === 'active' && !known.has(address.key) && !seen.has(address.key)) {
+          if (address === undefined) {
+            summary.invalid += 1;
+            continue;
+          }
+          const status = known.get(address.key);
+          // A list imported again is mostly addresses already active: nothing to write for them; and an
+          // address that left stays out (both as #importRow decides them, without a query each).
+          if (row.status === 'active' && status === 'active') summary.unchanged += 1;
+          else if (row.status === 'active' && status !== undefined && status !== 'pending')
+            summary.refused += 1;
+          else if (row.status === 'active' && status === undefined && !seen.has(address.key)) {
             seen.add(address.key);
             if (suppressed.has(address.hash)) summary.refused += 1;
             else fresh.push({ row, address });
@@ -646,6 +661,25 @@ export class KyselyStore implements Store {
       .insertInto('subscriber_events')
       .values(inserted.map(({ id }) => ({ subscriber_id: id, at, status: 'active', cause })))
       .execute();
+  }
+
+  async readImportedHash(source: string): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', `${IMPORTED_KEY}${source}`)
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  async recordImportedHash(source: string, hash: string): Promise<void> {
+    await this.#transact(async (db) => {
+      await db
+        .insertInto('meta')
+        .values({ key: `${IMPORTED_KEY}${source}`, value: hash })
+        .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: hash }))
+        .execute();
+    });
   }
 
   async add(row: Omit<ImportRow, 'status'>, cause: string, now: Date): Promise<AddOutcome> {
