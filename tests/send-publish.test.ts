@@ -310,13 +310,19 @@ describe('kurier publish', () => {
       'List: 14 active, 0 pending, 0 unsubscribed, 1 bounced, 0 complained; 1 on the suppression list.',
     );
 
-    // A later article's list leaves the bounced address out, and importing the list again does not bring it back.
+    // The same list again is not read again (its hash is in the store)…
     server.received.length = 0;
+    const unchanged = await publish({ 'dry-run': true });
+    expect(unchanged.out).toContain('subscribers.csv: unchanged since its last import, not imported again.');
+    // …a changed one is, and a later article's list leaves the bounced address out: the import does not
+    // bring it back.
+    await writeSubscribers([...addresses(15), 'new@example.com']);
     const again = await publish({ 'dry-run': true });
+    expect(again.out.join('\n')).toContain('subscribers.csv: 1 new');
     expect(again.out.join('\n')).toContain('1 unsubscribed, bounced or suppressed');
     await withStore(async (store) => {
       const { send } = await store.createSend({ articleId: 'tag:later', email: {}, frozenAt: new Date() });
-      expect(send.total).toBe(14);
+      expect(send.total).toBe(15);
       const frozen = await store.readRecipients(send.id, 0, 100);
       expect(frozen.map((row) => row.email)).not.toContain('reader3@example.com');
     });

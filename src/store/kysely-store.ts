@@ -146,6 +146,23 @@ function activeRow(
   };
 }
 
+/** The consent of an import or an add: the list (or the command line) is the source, confirmed at once. */
+function importConsent(subscriberId: number, source: string, cause: string, at: string) {
+  return {
+    subscriber_id: subscriberId,
+    source,
+    form: cause,
+    page: '',
+    wording: '',
+    ip: '',
+    user_agent: '',
+    requested_at: at,
+    confirmed_at: at,
+    confirm_ip: null,
+    confirm_user_agent: null,
+  };
+}
+
 export class KyselyStore implements Store {
   readonly dialect: Dialect;
   readonly #db: Db;
@@ -519,45 +536,24 @@ export class KyselyStore implements Store {
     if (existing?.status === 'active') return 'already';
     if (existing !== undefined && existing.status !== 'pending') return 'refused';
     if (await this.#isSuppressedHash(db, address.hash)) return 'refused';
-    const at = now.toISOString();
-    let subscriberId: number;
     if (existing === undefined) {
-      const inserted = await db
-        .insertInto('subscribers')
-        .values(activeRow(address, row, cause, at))
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      subscriberId = inserted.id;
-      await this.#event(db, subscriberId, 'active', cause, now);
-    } else {
-      subscriberId = existing.id;
-      await db
-        .updateTable('subscribers')
-        .set({
-          name: row.name === '' ? existing.name : row.name,
-          fields: JSON.stringify({ ...parseFields(existing.fields), ...row.fields }),
-        })
-        .where('id', '=', subscriberId)
-        .execute();
-      await this.#setStatus(db, subscriberId, 'active', cause, now);
+      await this.#insertActive(db, [{ row, address }], source, cause, now);
+      return 'added';
     }
     await db
-      .insertInto('consents')
-      .values({
-        subscriber_id: subscriberId,
-        source,
-        form: cause,
-        page: '',
-        wording: '',
-        ip: '',
-        user_agent: '',
-        requested_at: at,
-        confirmed_at: at,
-        confirm_ip: null,
-        confirm_user_agent: null,
+      .updateTable('subscribers')
+      .set({
+        name: row.name === '' ? existing.name : row.name,
+        fields: JSON.stringify({ ...parseFields(existing.fields), ...row.fields }),
       })
+      .where('id', '=', existing.id)
       .execute();
-    return existing === undefined ? 'added' : 'activated';
+    await this.#setStatus(db, existing.id, 'active', cause, now);
+    await db
+      .insertInto('consents')
+      .values(importConsent(existing.id, source, cause, now.toISOString()))
+      .execute();
+    return 'activated';
   }
 
   async importRows(rows: readonly ImportRow[], source: string, now: Date): Promise<ImportSummary> {
@@ -613,7 +609,7 @@ export class KyselyStore implements Store {
             else fresh.push({ row, address });
           } else careful.push(row);
         }
-        await this.#insertActive(db, fresh, cause, now);
+        await this.#insertActive(db, fresh, 'import', cause, now);
         summary.added += fresh.length;
         for (const row of careful) {
           const outcome = await this.#importRow(db, row, 'import', cause, now);
@@ -629,6 +625,7 @@ export class KyselyStore implements Store {
   async #insertActive(
     db: Db,
     rows: readonly { row: ImportRow; address: Address }[],
+    source: string,
     cause: string,
     now: Date,
   ): Promise<void> {
@@ -641,21 +638,7 @@ export class KyselyStore implements Store {
       .execute();
     await db
       .insertInto('consents')
-      .values(
-        inserted.map(({ id }) => ({
-          subscriber_id: id,
-          source: 'import',
-          form: cause,
-          page: '',
-          wording: '',
-          ip: '',
-          user_agent: '',
-          requested_at: at,
-          confirmed_at: at,
-          confirm_ip: null,
-          confirm_user_agent: null,
-        })),
-      )
+      .values(inserted.map(({ id }) => importConsent(id, source, cause, at)))
       .execute();
     await db
       .insertInto('subscriber_events')
