@@ -27,7 +27,13 @@ class SqliteThread {
   #failure: Error | undefined;
 
   constructor(file: string) {
-    this.#worker = startWorker({ source: 'store/sqlite-worker.ts', bundled: 'sqlite-worker' }, { file });
+    // Its garbage is a page of rows at a time: a small young generation keeps the thread's memory small
+    // (V8's default lets it grow to tens of MiB, next to the main thread's own).
+    this.#worker = startWorker(
+      { source: 'store/sqlite-worker.ts', bundled: 'sqlite-worker' },
+      { file },
+      { maxYoungGenerationSizeMb: 4 },
+    );
     const fail = (error: Error) => {
       this.#failure ??= error;
       for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
