@@ -212,7 +212,8 @@ export async function benchServer(print: (line: string) => void): Promise<void> 
     `kurier server on loopback: ${UNSUBSCRIBES.toLocaleString('en')} one-click POSTs (each a subscriber of its own), then ${SIGN_UPS.toLocaleString('en')} sign-ups, ${CONNECTIONS} connections`,
   );
   const backends: Backend[] = [{ name: 'SQLite', databaseUrl: undefined, cleanup: async () => {} }];
-  const adminUrl = process.env.DATABASE_URL;
+  // As the send benchmark: KURIER_BENCH_DATABASE_URL (or DATABASE_URL) names the PostgreSQL server.
+  const adminUrl = process.env.KURIER_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
   if (adminUrl !== undefined && adminUrl !== '') {
     const name = `kurier_bench_${randomBytes(6).toString('hex')}`;
     backends.push({

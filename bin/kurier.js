@@ -38,6 +38,7 @@ async function writeBundle(name, folder) {
       path.join(root, 'src', 'kurier.ts'),
       path.join(root, 'src', 'content', 'parse-worker.ts'),
       path.join(root, 'src', 'build', 'email-worker.ts'),
+      path.join(root, 'src', 'store', 'sqlite-worker.ts'),
     ],
     entryNames: '[name]',
     // Each command's modules in chunks of their own, so a build never loads the send side's libraries.

@@ -1,7 +1,7 @@
 // Worker threads for the build's CPU work (parsing, MJML), started the same way from the TypeScript
 // sources (tests, tsx) and from the bundle that bin/kurier.js runs.
 
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, type ResourceLimits, Worker } from 'node:worker_threads';
 import { type ErrorCode, KurierError } from './error.ts';
 
 /** A worker thread that answers its tasks one at a time, in order. */
@@ -35,15 +35,20 @@ export function deserializeError(error: SerializedError): KurierError {
   return new KurierError(error.code, error.message, { file: error.file, line: error.line });
 }
 
-function spawn(module: WorkerModule, workerData: unknown): Worker {
+/** A worker thread of `module`, from the sources or from the bundle, whichever is running. */
+export function startWorker(
+  module: WorkerModule,
+  workerData: unknown,
+  resourceLimits?: ResourceLimits,
+): Worker {
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL(`./${module.bundled}.js`, import.meta.url), { workerData });
+    return new Worker(new URL(`./${module.bundled}.js`, import.meta.url), { workerData, resourceLimits });
   }
   // From the sources, the worker registers the tsx loader before it loads itself.
   const source = new URL(`./${module.source}`, import.meta.url).href;
   return new Worker(
     `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
-    { eval: true, workerData },
+    { eval: true, workerData, resourceLimits },
   );
 }
 
@@ -51,7 +56,7 @@ export function startTaskWorker<Request, Response>(
   module: WorkerModule,
   workerData: unknown,
 ): TaskWorker<Request, Response> {
-  const worker = spawn(module, workerData);
+  const worker = startWorker(module, workerData);
   // The worker answers in the order it was asked, so the oldest waiting task gets the next answer.
   const pending: { resolve: (response: Response) => void; reject: (error: Error) => void }[] = [];
   let failure: Error | undefined;

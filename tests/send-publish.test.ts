@@ -204,7 +204,9 @@ async function stopAndResume(): Promise<void> {
 /** Two runs of one article at once: the second is refused while the first sends, and the first sends to all. */
 async function refusesSecondRun(whileLocked: () => Promise<void> = async () => {}): Promise<void> {
   server = await startSmtpServer({ delayMs: 30 });
-  await writeSubscribers(addresses(20));
+  // Enough readers that the first run is still sending while the second and status each open the store
+  // (on SQLite that starts its thread: most of a second on a loaded machine).
+  await writeSubscribers(addresses(80));
   let settled = false;
   const first = publish({ connections: '1' }).finally(() => {
     settled = true;
@@ -215,7 +217,7 @@ async function refusesSecondRun(whileLocked: () => Promise<void> = async () => {
   expect(error.message).toMatch(/is being sent by process \d+/);
   await whileLocked();
   expect((await first).code).toBe(0);
-  expect(server.received).toHaveLength(20);
+  expect(server.received).toHaveLength(80);
 }
 
 describe('kurier publish', () => {
@@ -293,13 +295,19 @@ describe('kurier publish', () => {
       'List: 14 active, 0 pending, 0 unsubscribed, 1 bounced, 0 complained; 1 on the suppression list.',
     );
 
-    // A later article's list leaves the bounced address out, and importing the list again does not bring it back.
+    // The same list again is not read again (its hash is in the store)…
     server.received.length = 0;
+    const unchanged = await publish({ 'dry-run': true });
+    expect(unchanged.out).toContain('subscribers.csv: unchanged since its last import, not imported again.');
+    // …a changed one is, and a later article's list leaves the bounced address out: the import does not
+    // bring it back.
+    await writeSubscribers([...addresses(15), 'new@example.com']);
     const again = await publish({ 'dry-run': true });
+    expect(again.out.join('\n')).toContain('subscribers.csv: 1 new');
     expect(again.out.join('\n')).toContain('1 unsubscribed, bounced or suppressed');
     await withStore(async (store) => {
       const { send } = await store.createSend({ articleId: 'tag:later', email: {}, frozenAt: new Date() });
-      expect(send.total).toBe(14);
+      expect(send.total).toBe(15);
       const frozen = await store.readRecipients(send.id, 0, 100);
       expect(frozen.map((row) => row.email)).not.toContain('reader3@example.com');
     });

@@ -8,9 +8,9 @@ import { parseAddress, quoteForMessage } from '../address.ts';
 import type { Io } from '../context.ts';
 import { KurierError } from '../error.ts';
 import { StateRecorder } from '../store/state-recorder.ts';
-import type { SendInfo, SendRecipient, Store } from '../store/store.ts';
+import type { ImportSummary, SendInfo, SendRecipient, Store } from '../store/store.ts';
 import { type DeliverySummary, deliver } from './deliver.ts';
-import { importList, type ListFile } from './import.ts';
+import { importListIfChanged, type ListFile } from './import.ts';
 import { isHolderGone, parseLockOwner, planThisOwner, renderLockOwner } from './lock.ts';
 import {
   envelopeFromOf,
@@ -151,8 +151,10 @@ export async function sendNewsletter(input: SendInput, deps: SendDeps): Promise<
   // The login first: it is quick, and a million-row list is not.
   const info = await transport.verify();
   if (input.list !== undefined && (input.list.required === true || (await exists(input.list.file)))) {
-    const summary = await importList(store, input.list, io, deps.now(), input.strict);
-    announceImport(io, input.list.displayName, summary);
+    const summary = await importListIfChanged(store, input.list, io, deps.now(), input.strict);
+    if (summary === 'unchanged') {
+      io.out(`${input.list.displayName}: unchanged since its last import, not imported again.`);
+    } else announceImport(io, input.list.displayName, summary);
   } else if (input.list !== undefined) {
     const counts = await store.counts();
     // The README's first steps copy the example list; without it and without any subscriber, say so.
@@ -382,11 +384,9 @@ async function rehearse(
     first = (await store.readRecipients(send.id, 0, 1)).map(recipientOf)[0];
     recipients = openRecipients(store, send.id, input.unknown);
   } else {
-    let total = 0;
-    for await (const page of store.activeSubscribers()) {
-      first ??= page[0] === undefined ? undefined : subscriberRecipient(page[0]);
-      total += page.length;
-    }
+    // Counted, not read: the rehearsal reads the list once, as it renders.
+    const total = (await store.counts()).active;
+    first = await firstActive(store);
     const done = Object.fromEntries(STATES.map((state) => [state, 0])) as Record<
       (typeof STATES)[number],
       number
@@ -509,7 +509,7 @@ function openFrozenMessage(
   return frozen;
 }
 
-function announceImport(io: Io, displayName: string, summary: Awaited<ReturnType<typeof importList>>): void {
+function announceImport(io: Io, displayName: string, summary: ImportSummary): void {
   io.out(
     `${displayName}: ${number.format(summary.added)} new, ${number.format(summary.activated)} pending made active, ` +
       `${number.format(summary.unchanged)} already on the list; left out: ${number.format(summary.invalid)} invalid, ` +

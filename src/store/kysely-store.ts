@@ -62,6 +62,8 @@ const CHUNK = 500;
 const LEGACY_LOCK = 0x6b75_7269;
 const PAGE = 1000;
 const LEGACY_KEY = 'legacy-state-imported';
+/** Followed by the list's name: the hash of the file last imported whole. */
+const IMPORTED_KEY = 'list-imported:';
 
 /** An intention waiting for the next SQLite group commit. */
 interface Job {
@@ -144,6 +146,23 @@ function activeRow(
   };
 }
 
+/** The consent of an import or an add: the list (or the command line) is the source, confirmed at once. */
+function importConsent(subscriberId: number, source: string, cause: string, at: string) {
+  return {
+    subscriber_id: subscriberId,
+    source,
+    form: cause,
+    page: '',
+    wording: '',
+    ip: '',
+    user_agent: '',
+    requested_at: at,
+    confirmed_at: at,
+    confirm_ip: null,
+    confirm_user_agent: null,
+  };
+}
+
 export class KyselyStore implements Store {
   readonly dialect: Dialect;
   readonly #db: Db;
@@ -204,20 +223,28 @@ export class KyselyStore implements Store {
   }
 
   async #commitGroups(): Promise<void> {
-    while (this.#pending.length > 0) {
+    for (;;) {
+      // A group starts one turn of the event loop later: the requests that arrived in the same turn join
+      // it (measured before: one commit per one-click unsubscribe), and so do those that arrive while the
+      // group before is committed on the database thread.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#pending.length === 0) break;
       const group = this.#pending.splice(0);
+      // Each statement is a round trip to the database thread: an intention alone needs no savepoint.
+      const alone = group.length === 1;
       const outcomes: (() => void)[] = [];
       try {
         await this.#db.connection().execute(async (db) => {
           await sql.raw('begin immediate').execute(db);
           try {
             for (const job of group) {
-              await sql.raw('savepoint intention').execute(db);
+              if (!alone) await sql.raw('savepoint intention').execute(db);
               try {
                 const result = await job.work(db);
-                await sql.raw('release intention').execute(db);
+                if (!alone) await sql.raw('release intention').execute(db);
                 outcomes.push(() => job.resolve(result));
               } catch (error) {
+                if (alone) throw error;
                 await sql.raw('rollback to intention').execute(db);
                 await sql.raw('release intention').execute(db);
                 outcomes.push(() => job.reject(error));
@@ -509,45 +536,24 @@ export class KyselyStore implements Store {
     if (existing?.status === 'active') return 'already';
     if (existing !== undefined && existing.status !== 'pending') return 'refused';
     if (await this.#isSuppressedHash(db, address.hash)) return 'refused';
-    const at = now.toISOString();
-    let subscriberId: number;
     if (existing === undefined) {
-      const inserted = await db
-        .insertInto('subscribers')
-        .values(activeRow(address, row, cause, at))
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      subscriberId = inserted.id;
-      await this.#event(db, subscriberId, 'active', cause, now);
-    } else {
-      subscriberId = existing.id;
-      await db
-        .updateTable('subscribers')
-        .set({
-          name: row.name === '' ? existing.name : row.name,
-          fields: JSON.stringify({ ...parseFields(existing.fields), ...row.fields }),
-        })
-        .where('id', '=', subscriberId)
-        .execute();
-      await this.#setStatus(db, subscriberId, 'active', cause, now);
+      await this.#insertActive(db, [{ row, address }], source, cause, now);
+      return 'added';
     }
     await db
-      .insertInto('consents')
-      .values({
-        subscriber_id: subscriberId,
-        source,
-        form: cause,
-        page: '',
-        wording: '',
-        ip: '',
-        user_agent: '',
-        requested_at: at,
-        confirmed_at: at,
-        confirm_ip: null,
-        confirm_user_agent: null,
+      .updateTable('subscribers')
+      .set({
+        name: row.name === '' ? existing.name : row.name,
+        fields: JSON.stringify({ ...parseFields(existing.fields), ...row.fields }),
       })
+      .where('id', '=', existing.id)
       .execute();
-    return existing === undefined ? 'added' : 'activated';
+    await this.#setStatus(db, existing.id, 'active', cause, now);
+    await db
+      .insertInto('consents')
+      .values(importConsent(existing.id, source, cause, now.toISOString()))
+      .execute();
+    return 'activated';
   }
 
   async importRows(rows: readonly ImportRow[], source: string, now: Date): Promise<ImportSummary> {
@@ -561,12 +567,16 @@ export class KyselyStore implements Store {
         const parsed = chunk.map((row) => ({ row, address: this.#address(row.address) }));
         const keys = parsed.flatMap((item) => (item.address === undefined ? [] : [item.address.key]));
         const hashes = parsed.flatMap((item) => (item.address === undefined ? [] : [item.address.hash]));
-        const known = new Set(
+        const known = new Map(
           keys.length === 0
             ? []
-            : (await db.selectFrom('subscribers').select('key').where('key', 'in', keys).execute()).map(
-                (row) => row.key,
-              ),
+            : (
+                await db
+                  .selectFrom('subscribers')
+                  .select(['key', 'status'])
+                  .where('key', 'in', keys)
+                  .execute()
+              ).map((row) => [row.key, row.status]),
         );
         const suppressed = new Set(
           hashes.length === 0
@@ -583,14 +593,23 @@ export class KyselyStore implements Store {
         const careful: ImportRow[] = [];
         const seen = new Set<string>();
         for (const { row, address } of parsed) {
-          if (address === undefined) summary.invalid += 1;
-          else if (row.status === 'active' && !known.has(address.key) && !seen.has(address.key)) {
+          if (address === undefined) {
+            summary.invalid += 1;
+            continue;
+          }
+          const status = known.get(address.key);
+          // A list imported again is mostly addresses already active: nothing to write for them; and an
+          // address that left stays out (both as #importRow decides them, without a query each).
+          if (row.status === 'active' && status === 'active') summary.unchanged += 1;
+          else if (row.status === 'active' && status !== undefined && status !== 'pending')
+            summary.refused += 1;
+          else if (row.status === 'active' && status === undefined && !seen.has(address.key)) {
             seen.add(address.key);
             if (suppressed.has(address.hash)) summary.refused += 1;
             else fresh.push({ row, address });
           } else careful.push(row);
         }
-        await this.#insertActive(db, fresh, cause, now);
+        await this.#insertActive(db, fresh, 'import', cause, now);
         summary.added += fresh.length;
         for (const row of careful) {
           const outcome = await this.#importRow(db, row, 'import', cause, now);
@@ -606,6 +625,7 @@ export class KyselyStore implements Store {
   async #insertActive(
     db: Db,
     rows: readonly { row: ImportRow; address: Address }[],
+    source: string,
     cause: string,
     now: Date,
   ): Promise<void> {
@@ -618,26 +638,31 @@ export class KyselyStore implements Store {
       .execute();
     await db
       .insertInto('consents')
-      .values(
-        inserted.map(({ id }) => ({
-          subscriber_id: id,
-          source: 'import',
-          form: cause,
-          page: '',
-          wording: '',
-          ip: '',
-          user_agent: '',
-          requested_at: at,
-          confirmed_at: at,
-          confirm_ip: null,
-          confirm_user_agent: null,
-        })),
-      )
+      .values(inserted.map(({ id }) => importConsent(id, source, cause, at)))
       .execute();
     await db
       .insertInto('subscriber_events')
       .values(inserted.map(({ id }) => ({ subscriber_id: id, at, status: 'active', cause })))
       .execute();
+  }
+
+  async readImportedHash(source: string): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', `${IMPORTED_KEY}${source}`)
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  async recordImportedHash(source: string, hash: string): Promise<void> {
+    await this.#transact(async (db) => {
+      await db
+        .insertInto('meta')
+        .values({ key: `${IMPORTED_KEY}${source}`, value: hash })
+        .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: hash }))
+        .execute();
+    });
   }
 
   async add(row: Omit<ImportRow, 'status'>, cause: string, now: Date): Promise<AddOutcome> {
@@ -1161,26 +1186,23 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Many recipients' outcomes in one transaction. PostgreSQL: one statement (a VALUES list joined by index),
-   * so a group of hundreds costs one round trip, not hundreds. SQLite runs in-process, where one UPDATE per
-   * row by primary key is ~30 times faster than its UPDATE … FROM over a materialised VALUES list.
+   * Many recipients' outcomes in one statement, so a group of hundreds costs one round trip (to the server,
+   * or to SQLite's thread), not hundreds. PostgreSQL joins a VALUES list by index. SQLite's UPDATE … FROM
+   * over a VALUES list scanned the send's rows for each (~30 times slower than one UPDATE per row); CASE
+   * over the index keeps the lookup by primary key (idx IN …) and picks each row's values.
    */
   async #writeOutcomes(db: Db, sendId: number, rows: readonly Outcome[]): Promise<void> {
     if (rows.length === 0) return;
     if (this.dialect === 'sqlite') {
-      for (const row of rows) {
-        await db
-          .updateTable('send_recipients')
-          .set({
-            state: row.state,
-            code: row.code ?? null,
-            response: row.response ?? null,
-            updated_at: row.at.toISOString(),
-          })
-          .where('send_id', '=', sendId)
-          .where('idx', '=', row.index)
-          .execute();
-      }
+      const pick = (value: (row: Outcome) => number | string | null) =>
+        sql`case idx ${sql.join(
+          rows.map((row) => sql`when ${row.index} then ${value(row)}`),
+          sql` `,
+        )} end`;
+      await sql`update send_recipients set state = ${pick((row) => row.state)},
+        code = ${pick((row) => row.code ?? null)}, response = ${pick((row) => row.response ?? null)},
+        updated_at = ${pick((row) => row.at.toISOString())}
+        where send_id = ${sendId} and idx in (${sql.join(rows.map((row) => row.index))})`.execute(db);
       return;
     }
     const values = rows.map(

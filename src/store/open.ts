@@ -5,7 +5,7 @@ import path from 'node:path';
 import { KurierError } from '../error.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { type Dialect, runMigrations } from './migrations.ts';
-import { Kysely, type PostgresDialect, type SqliteDialect } from './sql.ts';
+import { Kysely, type QueryDialect } from './sql.ts';
 import type { Store } from './store.ts';
 import type { Tables } from './tables.ts';
 
@@ -41,8 +41,9 @@ export function planDatabase(
 export async function openStore(settings: StoreSettings): Promise<Store> {
   const plan = planDatabase(settings);
   // Each driver is loaded only when used: a SQLite user never loads pg, and the reverse.
-  let dialect: SqliteDialect | PostgresDialect;
-  if (plan.dialect === 'sqlite') dialect = (await import('./sqlite.ts')).createSqliteDialect(plan.file);
+  let dialect: QueryDialect;
+  if (plan.dialect === 'sqlite')
+    dialect = new (await import('./sqlite-thread.ts')).SqliteThreadDialect(plan.file);
   else dialect = (await import('./postgres.ts')).createPostgresDialect(plan.url);
   const db = new Kysely<Tables>({ dialect });
   try {

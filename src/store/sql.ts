@@ -2,11 +2,18 @@
 
 export {
   type ColumnType,
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect as QueryDialect,
+  type Driver,
   type Generated,
   Kysely,
   PostgresDialect,
+  type QueryResult,
   type Selectable,
-  SqliteDialect,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
   sql,
   type Transaction,
 } from 'kysely';

@@ -214,6 +214,10 @@ export interface Store {
   ): Promise<void>;
   /** Active with the import as consent source; never re-activates an unsubscribed, bounced, complained or suppressed address. */
   importRows(rows: readonly ImportRow[], source: string, now: Date): Promise<ImportSummary>;
+  /** The hash of the list file last imported under `source` whole, or undefined. */
+  readImportedHash(source: string): Promise<string | undefined>;
+  /** Remembers that the list file `source` with this hash was imported whole. */
+  recordImportedHash(source: string, hash: string): Promise<void>;
   add(row: Omit<ImportRow, 'status'>, cause: string, now: Date): Promise<AddOutcome>;
   /** Unsubscribes and suppresses (the record stays); false when the address is unknown. */
   remove(address: string, cause: string, now: Date): Promise<boolean>;
