@@ -121,15 +121,15 @@ const TEXT_REASONS: readonly (readonly [Reason, RegExp])[] = [
   ],
   [
     'toomanyconn',
-    /\b(?:too many (?:connections|concurrent|simultaneous|sessions)|connection (?:rate|limit) (?:exceeded|reached)|exceeded (?:the )?(?:maximum )?(?:number of )?connections|receiving mail (?:at a rate|too quickly))\b/i,
+    /\b(?:too many (?:connections|concurrent|simultaneous|sessions)|connection (?:rate|limit) (?:exceeded|reached)|exceeded (?:the )?(?:maximum )?(?:number of )?connections|receiving mail (?:at a rate|too quickly)|thread limit exceeded|(?:message )?receive limit (?:from specific sender )?exceeded)\b/i,
   ],
   [
     'securityerror',
-    /\b(?:smtp authentication|turn on (?:smtp )?auth|authentication (?:required|failed)|unauthenticated (?:e-?mail|mail|sender)|spf (?:check )?(?:fail|failure|validation failed|softfail)|fails? (?:to pass )?spf|dkim (?:fail|signature|check|validation)|dmarc (?:policy|fail|reject|check)|sender is not authenticated|5\.7\.(?:1|2[3-9])\b.*(?:spf|dkim|dmarc)|not authorized to send|(?:start)?tls (?:required|is required)|must issue a starttls|encryption required|must be authenticated|please use the smtp server of your isp|smtp auth(?:entication)? (?:is )?required)/i,
+    /\b(?:smtp authentication|turn on (?:smtp )?auth|authentication (?:required|failed)|unauthenticated (?:e-?mail|mail|sender)|spf (?:check )?(?:fail|failure|validation failed|softfail)|fails? (?:to pass )?spf|dkim (?:fail|signature|check|validation)|dmarc (?:policy|fail|reject|check)|sender is not authenticated|5\.7\.(?:1|2[3-9])\b.*(?:spf|dkim|dmarc)|not authorized to send|(?:start)?tls (?:required|is required)|must issue a starttls|encryption required|must be authenticated|please use the smtp server of your isp|smtp auth(?:entication)? (?:is )?required|(?:sender|client) was not authenticated|not in allowed-senders list)/i,
   ],
   [
     'spamdetected',
-    /\b(?:spam|junk mail|unsolicited (?:bulk )?(?:e-?mail|mail)|content (?:looks like|was identified as) spam|message (?:is|was|has been) (?:detected|classified|identified|marked) as (?:spam|junk)|bulk mail|scored too high|high spam score|spamassassin|rejected by (?:content|spam) filter|suspicious content|phishing)\b/i,
+    /\b(?:spam|junk mail|unsolicited (?:bulk )?(?:e-?mail|mail)|content (?:looks like|was identified as) spam|message (?:is|was|has been) (?:detected|classified|identified|marked) as (?:spam|junk)|bulk mail|scored too high|high spam score|spamassassin|rejected by (?:content|spam) filter|suspicious content|phishing|content filter agent)\b/i,
   ],
   [
     'expired',
@@ -145,7 +145,7 @@ const TEXT_REASONS: readonly (readonly [Reason, RegExp])[] = [
   ],
   [
     'contenterror',
-    /\b(?:header (?:error|too long|syntax)|illegal (?:header|character)|invalid (?:header|mime|message format)|message (?:has )?(?:bad|invalid|malformed) (?:header|content|format)|line too long|bare (?:lf|cr)|8-?bit (?:data|characters) not (?:allowed|accepted)|malformed|(?:multiple|duplicate) (?:[\w-]+ )?headers?|not rfc ?5322 compliant|RfcMessageNonCompliant)\b/i,
+    /\b(?:header (?:error|too long|syntax)|illegal (?:header|character)|invalid (?:header|mime|message format)|message (?:has )?(?:bad|invalid|malformed) (?:header|content|format)|line too long|bare (?:lf|cr)|8-?bit (?:data|characters) not (?:allowed|accepted)|malformed|invalid characters|bare line ?feed|(?:multiple|duplicate) (?:[\w-]+ )?headers?|not rfc ?5322 compliant|RfcMessageNonCompliant)\b/i,
   ],
   [
     'networkerror',
@@ -194,7 +194,7 @@ const STATUS_REASONS: Readonly<Record<string, Reason>> = {
   '2.3': 'exceedlimit',
   '2.4': 'systemerror',
   '3.1': 'systemfull',
-  '3.2': 'notaccept',
+  '3.2': 'systemerror',
   '3.0': 'systemerror',
   '3.3': 'systemerror',
   '3.4': 'mesgtoobig',
@@ -233,9 +233,23 @@ const STATUS_REASONS: Readonly<Record<string, Reason>> = {
   '7.27': 'notaccept',
 };
 
+/**
+ * RFC 3463 §3: the subject alone still names the kind of failure when a server uses a detail code of its
+ * own (Exchange Online's 5.7.124, 5.6.11, 5.4.300): mail system, network, protocol, content, security.
+ * Addressing (x.1.x) and mailbox (x.2.x) subjects say too little without a known detail.
+ */
+const SUBJECT_REASONS: Readonly<Record<string, Reason>> = {
+  '3': 'systemerror',
+  '4': 'networkerror',
+  '5': 'syntaxerror',
+  '6': 'contenterror',
+  '7': 'securityerror',
+};
+
 export function parseReasonFromStatus(status: string | undefined): Reason | undefined {
   if (status === undefined) return undefined;
-  return STATUS_REASONS[status.slice(2)];
+  const detail = status.slice(2);
+  return STATUS_REASONS[detail] ?? SUBJECT_REASONS[detail.split('.')[0] as string];
 }
 
 /**
