@@ -99,7 +99,7 @@ const TEXT_REASONS: readonly (readonly [Reason, RegExp])[] = [
   ],
   [
     'suspend',
-    /\b(?:account .{0,40}\bis disabled|(?:temporar(?:y|ily) )?locked|has been disabled|(?:account|mailbox|address|user) (?:has been |is |was )?(?:disabled|suspended|inactive|deactivated|locked|frozen|expired|blocked by the administrator)|(?:disabled|suspended|inactive|deactivated|locked|expired|closed) (?:account|mailbox|recipient)|is not (?:an )?active|account (?:is )?not active|recipient (?:is )?(?:temporarily )?(?:suspended|inactive)|mailbox disabled|user (?:is )?suspended|account closed|mailbox is inactive|due to inactivity|extended inactivity|suspend(?:ed)? the service|is currently suspended|(?:recipient|user|destination)(?:'s|\(s\))? (?:account|mailbox) (?:is |has been )?blocked|compte du destinataire est bloqu)/i,
+    /\b(?:account .{0,40}\bis disabled|(?:temporar(?:y|ily) )?locked|has been disabled|(?:account|mailbox|address|user) (?:has been |is |was )?(?:disabled|suspended|inactive|deactivated|locked|frozen|expired|blocked by the administrator)|(?:disabled|suspended|inactive|deactivated|locked|expired|closed) (?:account|mailbox|recipient)|is not (?:an )?active|account (?:is )?not active|recipient (?:is )?(?:temporarily )?(?:suspended|inactive)|mailbox disabled|user (?:is )?suspended|account closed|mailbox is inactive|due to inactivity|extended inactivity|suspend(?:ed)? the service|dd \S+@\S+ is no longer valid|is currently suspended|(?:recipient|user|destination)(?:'s|\(s\))? (?:account|mailbox) (?:is |has been )?blocked|compte du destinataire est bloqu)/i,
   ],
   [
     'rejected',
@@ -121,7 +121,7 @@ const TEXT_REASONS: readonly (readonly [Reason, RegExp])[] = [
   ],
   [
     'toomanyconn',
-    /\b(?:too many (?:connections|concurrent|simultaneous|sessions)|connection (?:rate|limit) (?:exceeded|reached)|exceeded (?:the )?(?:maximum )?(?:number of )?connections|receiving mail (?:at a rate|too quickly)|thread limit exceeded|(?:message )?receive limit (?:from specific sender )?exceeded)\b/i,
+    /\b(?:too many (?:connections|concurrent|simultaneous|sessions)|connection (?:rate|limit) (?:exceeded|reached)|exceeded (?:the )?(?:maximum )?(?:number of )?connections|receiving mail (?:at a rate|too quickly)|thread limit exceeded|max(?:imum)? (?:number of )?messages? per connection|(?:message )?receive limit (?:from specific sender )?exceeded)\b/i,
   ],
   [
     'securityerror',
