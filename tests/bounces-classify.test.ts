@@ -312,6 +312,17 @@ describe('reasons', () => {
     ['550 5.2.1 Content Filter agent quarantined this message', 'spamdetected'],
     ['Connection timed out', 'networkerror'],
     ['Unable to contact LDAP server. (#4.4.3) This message has been in the queue too long.', 'systemerror'],
+    ['Timeout while performing search on LDAP server (#4.4.3)', 'systemerror'],
+    ['/bin/sh: bad interpreter: No such file or directory', 'systemerror'],
+    ['Requested action not taken: mailbox unavailable (not enough free space)', 'systemfull'],
+    [
+      "Sorry. Although I'm listed as a best-preference MX or A for that host, it isn't in my control/locals file",
+      'networkerror',
+    ],
+    [
+      'Connected to 192.0.2.1 but my name was rejected. Remote host said: 501 5.0.0 Invalid domain name',
+      'blocked',
+    ],
   ])('%s → %s', (text, reason) => {
     expect(parseReasonFromText(text)).toBe(reason);
   });

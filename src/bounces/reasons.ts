@@ -61,13 +61,20 @@ export function planSeverity(reason: Reason, status: string | undefined, delayed
  * Postfix, Exim, Sendmail, qmail, Exchange, Gmail, Yahoo, Outlook.com and others as Sisimai documents it.
  */
 const TEXT_REASONS: readonly (readonly [Reason, RegExp])[] = [
-  // A failure of a mail system's own directory or resolver says nothing of the reader, even when the
-  // report goes on that the message expired or that the domain could not be found.
-  ['systemerror', /\b(?:unable to contact (?:the )?ldap server|ldap (?:server )?(?:error|unavailable))\b/i],
+  // A failure of a mail system's own directory, disk or resolver, or of its configuration, says nothing of
+  // the reader, even when the report goes on that the message expired, the mailbox is unavailable or the
+  // domain could not be found (qmail and qmail-ldap word these so).
+  [
+    'systemerror',
+    /\b(?:unable to contact (?:the )?ldap server|ldap (?:server )?(?:error|unavailable)|(?:on|in|into) ldap (?:server|lookup)|ldap attribute|homedir creat(?:or|ion)|bad interpreter)\b/i,
+  ],
+  ['systemfull', /\bmailbox unavailable \(not enough free space\)/i],
   [
     'networkerror',
-    /\b(?:temporary failure in name resolution|server failure(?: \(servfail\))? while resolving)\b/i,
+    /\b(?:temporary failure in name resolution|server failure(?: \(servfail\))? while resolving|listed as a best-preference MX)/i,
   ],
+  // qmail: "Connected to 192.0.2.1 but my name was rejected", the sending host's name (HELO).
+  ['blocked', /\bbut my name was rejected\b/i],
   [
     'virusdetected',
     /\b(?:virus(?:es)? (?:found|detected)|infected with|contains? (?:a )?virus|malware detected)\b/i,
