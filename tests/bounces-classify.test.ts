@@ -342,6 +342,8 @@ describe('reasons', () => {
     ['5.5.0', '550 5.5.0 Le compte du destinataire est bloque. LPN007_426', 'suspend'],
     ['5.2.3', '550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient', 'mesgtoobig'],
     ['5.2.3', '552 5.2.3 Message length exceeds limit set by recipient', 'exceedlimit'],
+    ['5.1.1', '550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes?ip=192.0.2.1#rcp', 'filtered'],
+    ['5.0.0', '550 5.0.0 POL-P2 http://postmaster.facebook.com/response_codes', 'blocked'],
     // An unknown detail falls back to its subject (RFC 3463 §3); x.1.x and x.2.x say too little.
     ['5.7.124', 'Sender not in allowed-senders list', 'securityerror'],
     ['5.7.199', 'Nope', 'securityerror'],

@@ -336,11 +336,43 @@ const EXCHANGE_CODES: Readonly<Record<string, Reason>> = {
   'queue.expired': 'expired',
 };
 
+/**
+ * Facebook's mail servers answered with response codes of their own (`550 5.1.1 RCP-P2`), documented at
+ * postmaster.facebook.com/response_codes: RCP the recipient, MSG the message, POL and DNS the sender.
+ */
+const FACEBOOK_CODES: Readonly<Record<string, Reason>> = {
+  'RCP-P1': 'userunknown',
+  'INT-P1': 'userunknown',
+  'INT-P3': 'userunknown',
+  'INT-P4': 'userunknown',
+  'RCP-P2': 'filtered',
+  'RCP-P3': 'filtered',
+  'RCP-T4': 'suspend',
+  'MSG-P1': 'mesgtoobig',
+  'INT-P2': 'mesgtoobig',
+  'MSG-P2': 'contenterror',
+  'MSG-P3': 'contenterror',
+  'POL-P1': 'blocked',
+  'POL-P2': 'blocked',
+  'POL-P3': 'blocked',
+  'POL-P4': 'blocked',
+  'POL-P5': 'virusdetected',
+  'POL-P6': 'contenterror',
+  'POL-P7': 'policyviolation',
+  'DNS-P1': 'rejected',
+  'DNS-P2': 'rejected',
+  'DNS-P3': 'blocked',
+  'CON-T1': 'systemerror',
+  'CON-T3': 'toomanyconn',
+};
+
 function parseProviderCode(diagnostic: string): Reason | undefined {
   const code = /\b(?:LPN|OFR|OUK)(?:\d{3})?[_-](\d{3})\b/i.exec(diagnostic)?.[1];
   if (code !== undefined) return PROVIDER_CODES[code];
   const exchange = /\b((?:RESOLVER|SMTPSEND|QUEUE)\.[A-Za-z]+(?:\.[A-Za-z]+)?)\b/.exec(diagnostic)?.[1];
-  return exchange === undefined ? undefined : EXCHANGE_CODES[exchange.toLowerCase()];
+  if (exchange !== undefined) return EXCHANGE_CODES[exchange.toLowerCase()];
+  const facebook = /\b(?:RCP|INT|MSG|POL|DNS|CON)-[PT]\d\b/.exec(diagnostic)?.[0];
+  return facebook === undefined ? undefined : FACEBOOK_CODES[facebook];
 }
 
 /**
