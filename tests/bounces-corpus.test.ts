@@ -1,14 +1,33 @@
 // The classifier against real-world mail: half of Sisimai's public collection with Sisimai's verdicts
 // (../shared/bounce-corpus). Agreement is measured per category and asserted above what is achieved, with
-// room, since acceptance runs on the other half of the collection. Achieved on this half: hard 95/96,
-// soft 47/56, refused 92/111, any bounce 37/38, complaints 8/8, auto-replies 3/3, recipients 293/301.
+// room, since acceptance runs on the other half of the collection. Achieved on this half: hard 96/96,
+// soft 52/56, refused 102/111, any bounce 37/38, complaints 8/8, auto-replies 3/3, not a bounce 3/3,
+// recipients 299/306, bounces of MTAs Sisimai 4.25 does not know 15/16.
 //
 // Where we differ from Sisimai on purpose:
 // - a dead address reported with a transient code (a DNS failure as 4.0.0) is soft for us (it may come
 //   back; enough of them suppress), a network error or a null MX for Sisimai;
 // - a mailbox code (5.1.1, 5.2.2) wins over the wording: RFC 3463 defines it, the wording is free text;
-// - a message given up after retries with a 4.4.x code is expired (soft) for us, Sisimai reads the text;
-// - an RFC 3834 reply (Auto-Submitted: auto-replied) is an auto-reply even when Sisimai 4.25 sees a bounce.
+//   only a 5.1.1 whose wording names a full, moved or suspended mailbox or a refused sender yields to it;
+// - a message given up after retries with a 4.4.x code is expired (soft) for us, Sisimai reads the text
+//   (qmail's "wasn't able to establish an SMTP connection … in the queue too long" is a network error);
+// - a delay report that the reader's server cannot be reached yet (a warning after hours, Gmail's "did not
+//   accept our requests to connect" with Action: delayed) says nothing of the reader: refused for us,
+//   expired for Sisimai; the final report of the same is expired for both;
+// - an RFC 3834 reply (Auto-Submitted: auto-replied) is an auto-reply even when Sisimai 4.25 sees a bounce;
+// - Postfix's "Malformed or unexpected name server reply" for an MX, given as 5.4.4, is how older versions
+//   read a null MX (RFC 7505): dead for us; Sisimai says notaccept for one such report, networkerror for
+//   another;
+// - the words beside an address win over a report's opening: EZweb's "The user(s) account is disabled"
+//   above "550 user unknown" is unknown for us, suspended for Sisimai; a transcript's "maildir over quota"
+//   before "550 5.0.0 Insufficient permission" is a full mailbox for us, a system error for Sisimai;
+// - NTT docomo answers "550 Unknown user" after DATA when the reader's filter refuses the sender; Sisimai
+//   knows docomo's hosts, we take the wording (hard);
+// - fml's loop alert to a list's owner is no bounce of a reader.
+// Where Sisimai 4.25 is wrong: in a Postfix DSN of two recipients it gives both the second one's status
+// (5.2.2 mailbox full for a "550 5.2.1 User Unknown"); of recipients, redacted copies that contradict
+// themselves (X-Failed-Recipients against the text) and a Postfix alias, where we name the address that
+// was mailed ("expanded from <…>") and Sisimai the local alias without a domain.
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -127,9 +146,9 @@ describe.skipIf(lacks('bounceCorpus'))('the classifier against Sisimai on real-w
   it('agrees on the category of each failed recipient', () => {
     if (result === undefined) return;
     const categories = result.categories;
-    expect.soft(rate(categories.get('hard')), summary).toBeGreaterThanOrEqual(0.9);
-    expect.soft(rate(categories.get('soft')), summary).toBeGreaterThanOrEqual(0.75);
-    expect.soft(rate(categories.get('refused')), summary).toBeGreaterThanOrEqual(0.7);
+    expect.soft(rate(categories.get('hard')), summary).toBeGreaterThanOrEqual(0.93);
+    expect.soft(rate(categories.get('soft')), summary).toBeGreaterThanOrEqual(0.82);
+    expect.soft(rate(categories.get('refused')), summary).toBeGreaterThanOrEqual(0.82);
     expect.soft(rate(categories.get('bounce')), summary).toBeGreaterThanOrEqual(0.9);
   });
 
@@ -142,7 +161,7 @@ describe.skipIf(lacks('bounceCorpus'))('the classifier against Sisimai on real-w
 
   it('finds the failed recipients Sisimai names', () => {
     if (result === undefined) return;
-    expect(rate(result.recipients), summary).toBeGreaterThanOrEqual(0.9);
+    expect(rate(result.recipients), summary).toBeGreaterThanOrEqual(0.93);
     const unknownMta = `${result.unrecognisedMta.agree}/${result.unrecognisedMta.total}`;
     expect(
       rate(result.unrecognisedMta),

@@ -164,6 +164,10 @@ function compact(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 1000);
 }
 
+/** Wording of a server that could not be reached at all, as opposed to one that misbehaved once reached. */
+const UNREACHABLE =
+  /\b(?:connection timed out|timed out|did not accept our requests to connect|socket error|(?:could not|couldn'?t|unable to) connect|no route to host|network is unreachable|host is unreachable|did not respond)\b/i;
+
 export function toRecipient(
   address: string | undefined,
   statusField: string | undefined,
@@ -180,11 +184,13 @@ export function toRecipient(
   }
   const transient = status?.startsWith('4') ?? false;
   let reason = planReason(status, diagnostic, address);
-  // Failed with a transient code, or a final report of a network failure without any code: the MTA
-  // retried until it gave up (RFC 3464 §2.3.3), the message expired.
+  // Failed with a transient code, a final report of a network failure without any code, or a final report
+  // that the reader's server could not be reached at all: the MTA retried until it gave up (RFC 3464
+  // §2.3.3), the message expired. A delay report of the same says nothing of the reader yet.
   const gaveUp =
     (action === 'failed' && transient && ['networkerror', 'onhold', 'undefined'].includes(reason)) ||
-    (action === undefined && status === undefined && reason === 'networkerror');
+    (action === undefined && status === undefined && reason === 'networkerror') ||
+    (action !== 'delayed' && reason === 'networkerror' && UNREACHABLE.test(diagnostic));
   if (gaveUp) reason = 'expired';
   const delayed = action === 'delayed' || (action === undefined && transient);
   return {
@@ -200,7 +206,8 @@ export function toRecipient(
 function complaintOf(message: MailMessage, origin: Origin, text: string): Decision | undefined {
   const report = message.parts.find((part) => part.type === 'message/feedback-report')?.text;
   const reportText = report ?? (message.reportType === 'feedback-report' ? message.text : undefined);
-  const original = originalOf(message, '');
+  // mailparser shows an inline message/rfc822 in the text, with its To among the few fields it keeps.
+  const original = originalOf(message, report === undefined ? '' : message.text);
   // Microsoft's feedback loop (JMRP) sends the complained-of message with this header instead of a report.
   const microsoft = /^X-HmXmrOriginalRecipient:\s*(\S+)/im.exec(text);
   if (reportText === undefined && microsoft === null) return undefined;
@@ -220,16 +227,24 @@ function complaintOf(message: MailMessage, origin: Origin, text: string): Decisi
   return { kind: 'complaint', feedbackType, recipients: [...new Set(recipients)], ...origin };
 }
 
-function deliveryStatusOf(message: MailMessage): BouncedRecipient[] | 'delivered' | undefined {
-  const statusParts = message.parts
-    .filter((part) => /^message\/(?:global-)?delivery-status$/.test(part.type))
-    .map((part) => part.text);
-  const text = [message.text, ...statusParts].join('\n\n');
-  const blocks = parseFieldBlocks(text).filter(
+function recipientBlocks(text: string) {
+  return parseFieldBlocks(text).filter(
     (block) =>
       (block.fields.has('final-recipient') || block.fields.has('original-recipient')) &&
       (block.fields.has('action') || block.fields.has('status')),
   );
+}
+
+function deliveryStatusOf(message: MailMessage): BouncedRecipient[] | 'delivered' | undefined {
+  const statusParts = message.parts
+    .filter((part) => /^message\/(?:global-)?delivery-status$/.test(part.type))
+    .map((part) => part.text);
+  let blocks = recipientBlocks([message.text, ...statusParts].join('\n\n'));
+  // A mail filter (Trend Micro's, for one) may pass the DSN it intercepted on as an attached message.
+  if (blocks.length === 0) {
+    const attached = message.parts.filter((part) => part.type === 'message/rfc822').map((part) => part.text);
+    blocks = recipientBlocks(attached.join('\n\n'));
+  }
   if (blocks.length === 0) return undefined;
   const { report } = splitReport(message.text);
   const addresses = blocks
@@ -304,15 +319,27 @@ function textBounceOf(
   const delayed =
     !PERMANENT_WORDING.test(report) && (DELAY_SUBJECT.test(message.subject) || DELAY_WORDING.test(report));
   const targets: (string | undefined)[] = addresses.length > 0 ? addresses : [undefined];
+  const lower = report.toLowerCase();
+  const firstMention = Math.min(
+    ...addresses.map((address) => lower.indexOf(address)).filter((index) => index >= 0),
+    report.length,
+  );
+  // What the report says before it lists anyone speaks of all of them (EZweb: "The user(s) account is
+  // disabled." above a bare list of addresses).
+  const opening = report.slice(0, firstMention);
   return targets.map((address) => {
-    const segment = address === undefined ? report : segmentFor(report, address, addresses);
+    const whole = address === undefined ? report : segmentFor(report, address, addresses);
+    // A transcript says on the address's own line what became of it (Sendmail: `554 <a@…>... Remote
+    // protocol error`); the lines after it may already speak of another host.
+    const own = /^.*(?:\r?\n[ \t]+\S.*)*/.exec(whole)?.[0] ?? whole;
+    const segment = own !== whole && parseReasonFromText(own) !== undefined ? own : whole;
     const recipient = toRecipient(address, undefined, segment, delayed ? 'delayed' : undefined);
     if (recipient.status !== undefined || recipient.reason !== 'undefined') return recipient;
     // Neither a code nor a known phrase: the report's own words on permanence decide (RFC 3463 §3.1).
     return toRecipient(
       address,
       PERMANENT_WORDING.test(report) ? '5.0.0' : undefined,
-      segment,
+      `${segment}\n${opening}`,
       delayed ? 'delayed' : undefined,
     );
   });
