@@ -1,6 +1,7 @@
 // The preview behind `kurier serve`: builds, serves out/ on 127.0.0.1 and builds again on every change of
-// content/, templates/ or static/. The model stays in memory between builds, so a save re-reads, re-parses
-// and re-renders only what it touches, and the page, the index and the feeds are written before the email.
+// content/, templates/ or static/. The model and out/ as last written stay in memory between builds, so a
+// save re-reads, re-parses, re-renders and re-writes only what it touches; the page, the index and the feeds
+// are on disk before the email is compiled, and the caches of the state folder are written once saves pause.
 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
