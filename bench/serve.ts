@@ -31,6 +31,22 @@ function contains(file: string, text: string): boolean {
   }
 }
 
+/**
+ * CPU time (ms) the process has used, all threads and its main thread alone, from Linux's /proc (clock
+ * ticks of 10 ms); undefined elsewhere.
+ */
+function cpuOf(pid: number | undefined): { all: number; main: number } | undefined {
+  const ticks = (file: string) => {
+    const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  try {
+    return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
+
 const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
@@ -62,7 +78,9 @@ export async function benchServe(print: (line: string) => void): Promise<void> {
       feed: path.join(root, 'out', 'feed.xml'),
     };
     const times: Record<keyof typeof targets, number[]> = { page: [], index: [], feed: [] };
+    let cpuBefore: ReturnType<typeof cpuOf>;
     for (let round = 0; round <= ROUNDS; round++) {
+      if (round === 1) cpuBefore = cpuOf(serve.pid);
       const marker = `Fassung ${round} ${Date.now()}`;
       const saved = performance.now();
       // Saved as most editors save: a new file renamed over the old one.
@@ -81,6 +99,9 @@ export async function benchServe(print: (line: string) => void): Promise<void> {
       // Let the watcher settle, so that every round starts from a quiet server.
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
+    // Until the caches are written too (1 s after the last build, src/serve/service.ts): once for all rounds.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const cpuAfter = cpuOf(serve.pid);
     print(
       `Serve: kurier serve on ${ARTICLES.toLocaleString('en')} articles; the newest article's title saved ${ROUNDS}×`,
     );
@@ -88,6 +109,13 @@ export async function benchServe(print: (line: string) => void): Promise<void> {
       print(
         `  save → new ${name.padEnd(5)} on disk: median ${median(values).toFixed(0)} ms ` +
           `[${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}]`,
+      );
+    }
+    if (cpuBefore !== undefined && cpuAfter !== undefined) {
+      print(
+        `  CPU of kurier serve per save: ${((cpuAfter.all - cpuBefore.all) / ROUNDS).toFixed(0)} ms, ` +
+          `${((cpuAfter.main - cpuBefore.main) / ROUNDS).toFixed(0)} ms of it on the main thread ` +
+          '(the rest: the email compile and the garbage collector)',
       );
     }
     print('  goal: ≤ 100 ms (page, index and feeds)');

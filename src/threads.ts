@@ -91,14 +91,21 @@ export function startTaskWorker<Request, Response>(
   };
 }
 
-/** The worker side: answers every task with `handle`, after announcing that it is ready. */
+/**
+ * The worker side: answers every task with `handle`, one after another, after announcing that it is ready.
+ * The caller pairs answers with tasks by their order: two async tasks (MJML 5 compiles asynchronously) run
+ * side by side could finish the other way round and give one article's email to another.
+ */
 export function serveTasks<Request, Response>(
   handle: (request: Request) => Response | Promise<Response>,
 ): void {
   const port = parentPort;
   if (port === null) throw new Error('serveTasks runs only in a worker thread');
-  port.on('message', async (request: Request) => {
-    port.postMessage({ response: await handle(request) });
+  let previous = Promise.resolve();
+  port.on('message', (request: Request) => {
+    previous = previous.then(async () => {
+      port.postMessage({ response: await handle(request) });
+    });
   });
   port.postMessage('ready');
 }

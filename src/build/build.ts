@@ -29,6 +29,7 @@ import {
   planStoredArticle,
   readFileClock,
   readOutputRecords,
+  readOutputStamps,
   readParseCache,
   restoreArticle,
   writeOutputRecords,
@@ -37,7 +38,7 @@ import {
 import type { ParseWorker } from './parse-content.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
-import { checkOutDir, type Disk, type WrittenFile, writeOut } from './write-out.ts';
+import { checkOutDir, type Disk, isOutRemembered, type WrittenFile, writeOut } from './write-out.ts';
 
 export interface BuildOptions {
   /** The project: content/ and templates/ below it. */
@@ -60,6 +61,11 @@ export interface BuildOptions {
    * new pages beside the last good email. Default false: one write of everything.
    */
   readonly emailsAfterPages?: boolean;
+  /**
+   * Leave the caches of the state folder to writeBuildCaches (kurier serve: its next build uses the ones in
+   * memory, and a burst of saves writes them once). Default false: written before the build returns.
+   */
+  readonly cachesLater?: boolean;
 }
 
 export interface BuiltEmail {
@@ -106,8 +112,12 @@ function hashSource(source: SourceFile): string {
   return hash;
 }
 
-function withStamp(hash: string, article: CacheEntry['article'], stamp: string | undefined): CacheEntry {
-  return stamp === undefined ? { hash, article } : { hash, article, stamp };
+/** The entry for an article; `stored` itself when it says the same (its JSON is kept, see parse-cache.ts). */
+function withStamp(stored: CacheEntry, stamp: string | undefined): CacheEntry {
+  if (stored.stamp === stamp) return stored;
+  return stamp === undefined
+    ? { hash: stored.hash, article: stored.article }
+    : { hash: stored.hash, article: stored.article, stamp };
 }
 
 /**
@@ -213,9 +223,7 @@ async function readContent(
       memory.parse = cache;
       return { site, articles, drafts, key, hashes, changed: false };
     }
-    const entries = new Map(
-      [...usable].map(([file, entry]) => [file, withStamp(entry.hash, entry.article, stamps.get(file))]),
-    );
+    const entries = new Map([...usable].map(([file, entry]) => [file, withStamp(entry, stamps.get(file))]));
     memory.parse = { key, articles: entries, plan };
     return { site, articles, drafts, key, hashes, changed: true };
   }
@@ -236,12 +244,12 @@ async function readContent(
     const hash = hashes.get(source.path) ?? '';
     const stored = usable.get(source.path);
     if (stored?.hash === hash) {
-      next.set(source.path, withStamp(hash, stored.article, stamps.get(source.path)));
+      next.set(source.path, withStamp(stored, stamps.get(source.path)));
       return restore(source.path, site, stored);
     }
     const result = parsed[missIndex++] as Article | KurierError;
     if (!(result instanceof KurierError)) {
-      next.set(source.path, withStamp(hash, planStoredArticle(result), stamps.get(source.path)));
+      next.set(source.path, withStamp({ hash, article: planStoredArticle(result) }, stamps.get(source.path)));
       kept.set(hash, result);
     }
     return result;
@@ -279,13 +287,18 @@ async function planEmails(
   options: BuildOptions,
   content: BuildContent,
   templates: EmailTemplates,
+  memory: BuildMemory,
 ): Promise<PlannedEmail[]> {
   const cacheDir = path.join(options.stateDir, 'cache', 'emails');
   return Promise.all(
     content.articles.slice(0, content.site.email.window).map(async (article) => {
       const articleKey = hashText(content.key, content.hashes.get(article.sourcePath) ?? '');
       const key = planEmailCacheKey(content.site, articleKey, templates, content.key);
-      return { article, key, cached: await readCachedEmail(cacheDir, key) };
+      return {
+        article,
+        key,
+        cached: memory.compiledEmails?.get(key) ?? (await readCachedEmail(cacheDir, key)),
+      };
     }),
   );
 }
@@ -325,8 +338,12 @@ function planOutputKeys(
   content: BuildContent,
   pageTemplates: unknown,
   emails: readonly PlannedEmail[],
+  memory: BuildMemory,
 ): Map<string, string> {
   const templatesKey = hashText(content.key, JSON.stringify(pageTemplates));
+  // A thousand hashes per save of kurier serve for pages whose key cannot have changed.
+  const known = memory.pageKeys?.templatesKey === templatesKey ? memory.pageKeys.byArticle : undefined;
+  const pageKeys = new Map<string, string>();
   const articleKey = (article: Article) => content.hashes.get(article.sourcePath) ?? '';
   const links = planFeedLinks(content.site);
   const feedsKey = hashText(
@@ -338,13 +355,38 @@ function planOutputKeys(
   keys.set('index.html', hashText(templatesKey, 'index', ...content.articles.map(articleKey)));
   keys.set('style.css', hashText(templatesKey, 'style'));
   for (const article of content.articles) {
-    keys.set(`${article.path}index.html`, hashText(templatesKey, 'page', articleKey(article)));
+    const hash = articleKey(article);
+    const key = known?.get(hash) ?? hashText(templatesKey, 'page', hash);
+    pageKeys.set(hash, key);
+    keys.set(`${article.path}index.html`, key);
   }
+  memory.pageKeys = { templatesKey, byArticle: pageKeys };
   for (const email of emails) {
     keys.set(`${email.article.path}email.html`, hashText(email.key, 'html'));
     keys.set(`${email.article.path}email.txt`, hashText(email.key, 'text'));
   }
   return keys;
+}
+
+/**
+ * Writes the caches a build left in memory into the state folder, for the next process. Only caches, written
+ * once out/ is complete: without them the next build parses and renders again, nothing worse.
+ */
+export async function writeBuildCaches(stateDir: string, memory: BuildMemory): Promise<void> {
+  const { parse, records, outDir, unsaved } = memory;
+  memory.unsaved = undefined;
+  if (unsaved?.parse === true && parse !== undefined) {
+    // Its time is what the next build judges the stamps by.
+    await writeParseCache(stateDir, parse).then(
+      (writtenMs) => {
+        if (memory.parse === parse) memory.parse = { ...parse, writtenMs };
+      },
+      () => undefined,
+    );
+  }
+  if (unsaved?.records === true && records !== undefined && outDir !== undefined) {
+    await writeOutputRecords(stateDir, outDir, records).catch(() => undefined);
+  }
 }
 
 export async function buildPublication(options: BuildOptions): Promise<BuildResult> {
@@ -374,16 +416,24 @@ async function buildWith(
   const templatesDir = path.join(options.root, 'templates');
   const pageTemplates = await readPageTemplates(templatesDir);
   const emailTemplates = await readEmailTemplates(templatesDir);
-  const plannedEmails = await planEmails(options, content, emailTemplates);
-  const keys = planOutputKeys(content, pageTemplates, plannedEmails);
+  const plannedEmails = await planEmails(options, content, emailTemplates, memory);
+  const keys = planOutputKeys(content, pageTemplates, plannedEmails, memory);
   const records =
     memory.outDir === options.outDir && memory.records !== undefined
       ? memory.records
       : await readOutputRecords(options.stateDir, options.outDir);
+  // In a process that wrote out/ itself and finds it as it left it (kurier serve), a record is trusted
+  // without a look at its file.
+  const remembered =
+    options.memory !== undefined &&
+    memory.outDir === options.outDir &&
+    isOutRemembered(options.outDir, memory.out, options.disk);
   const current = new Set(
     [...keys]
       .filter(([file, key]) =>
-        isOutputCurrent(path.join(options.outDir, ...file.split('/')), key, records.get(file)),
+        remembered
+          ? records.get(file)?.key === key
+          : isOutputCurrent(path.join(options.outDir, ...file.split('/')), key, records.get(file)),
       )
       .map(([file]) => file),
   );
@@ -403,9 +453,17 @@ async function buildWith(
   const render = rendering ? await import('./renderers.ts') : undefined;
 
   const made = new Map<string, Uint8Array>();
-  // The emails compile on another thread while this one renders the pages.
-  const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
-  building.catch(() => undefined);
+  // Written after the pages and feeds: their emails are compiled once those are on disk, so that the
+  // compile does not take the second core from the pages on a busy machine. Otherwise the emails compile
+  // on another thread while this one renders the pages.
+  const emailsLater =
+    options.emailsAfterPages === true && emailsToRender.some((email) => email.cached === undefined);
+  const startEmails = () => {
+    const building = buildEmails(options, site, emailTemplates, plannedEmails, compiler);
+    building.catch(() => undefined);
+    return building;
+  };
+  const building = emailsLater ? undefined : startEmails();
   // Everything is rendered before anything is written: a template that fails on one page stops the build
   // with out/ untouched.
   if (render !== undefined && renderFeeds) {
@@ -418,13 +476,18 @@ async function buildWith(
   }
   const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));
+  memory.out ??= {};
+  const outMemory = memory.out;
+  const written = new Set<string>();
   const write = (made: ReadonlyMap<string, Uint8Array>, later: ReadonlySet<string>) => {
-    // In the order a first build makes them; a file still current in out/ is only named, with its size.
+    // In the order a first build makes them; a file still current in out/, or written by this build's first
+    // write, is only named, with its size.
     const files: OutputFile[] = [];
     const kept = new Map<string, number>();
     for (const file of keys.keys()) {
       const bytes = made.get(file);
-      if (bytes !== undefined) files.push({ path: file, content: bytes });
+      if (bytes !== undefined && written.has(file)) kept.set(file, bytes.byteLength);
+      else if (bytes !== undefined) files.push({ path: file, content: bytes });
       else if (!later.has(file)) kept.set(file, records.get(file)?.size ?? 0);
       else {
         // An email still compiling: its last version stays (as it is) until the next write replaces it.
@@ -434,54 +497,51 @@ async function buildWith(
     }
     const named = [...kept.keys()].map((file) => ({ path: file, content: '' }));
     const output = planOutput([...files, ...named], staticFiles).filter((file) => !kept.has(file.path));
-    return writeOut(options.outDir, output, {
+    const result = writeOut(options.outDir, output, {
       outName,
       manifestFile: path.join(options.stateDir, 'written', `${encodeURIComponent(outName)}.json`),
       current: kept,
       ...(options.disk === undefined ? {} : { disk: options.disk }),
+      memory: outMemory,
     });
+    for (const file of files) written.add(file.path);
+    return result;
   };
-  const early =
-    options.emailsAfterPages === true && emailsToRender.some((email) => email.cached === undefined)
-      ? write(
-          made,
-          new Set(
-            emailsToRender.flatMap(({ article }) => [
-              `${article.path}email.html`,
-              `${article.path}email.txt`,
-            ]),
-          ),
-        )
-      : [];
+  const early = emailsLater
+    ? write(
+        made,
+        new Set(
+          emailsToRender.flatMap(({ article }) => [`${article.path}email.html`, `${article.path}email.txt`]),
+        ),
+      )
+    : [];
   const changedEarly = new Set(early.filter((file) => file.changed).map((file) => file.path));
-  const emails = await building;
+  const emails = await (building ?? startEmails());
+  memory.compiledEmails = new Map(emails.map(({ email }, index) => [plannedEmails[index]?.key ?? '', email]));
   for (const { article, email } of emails) {
     if (render === undefined || !emailsToRender.some((planned) => planned.article === article)) continue;
     const web = render.renderWebVersion(email);
     made.set(`${article.path}email.html`, encode(web.html));
     made.set(`${article.path}email.txt`, encode(web.text));
   }
-  const written = write(made, new Set()).map((file) =>
+  const writtenFiles = write(made, new Set()).map((file) =>
     changedEarly.has(file.path) ? { ...file, changed: true } : file,
   );
-  // Only caches, written once out/ is complete: without them the next build parses and renders again.
-  const parseCache = memory.parse;
-  if (content.changed && parseCache !== undefined) {
-    // Its time is what the next build judges the stamps by.
-    await writeParseCache(options.stateDir, parseCache).then(
-      (writtenMs) => {
-        memory.parse = { ...parseCache, writtenMs };
-      },
-      () => undefined,
-    );
-  }
-  memory.records = await writeOutputRecords(options.stateDir, options.outDir, keys).catch(() => undefined);
+  const untouched = new Map(
+    [...current].flatMap((file) => {
+      const record = records.get(file);
+      return record === undefined ? [] : [[file, record] as const];
+    }),
+  );
+  memory.records = readOutputStamps(options.outDir, keys, untouched);
   memory.outDir = options.outDir;
+  memory.unsaved = { parse: content.changed || memory.unsaved?.parse === true, records: true };
+  if (options.cachesLater !== true) await writeBuildCaches(options.stateDir, memory);
   return {
     site,
     articles,
     drafts: content.drafts.length,
-    written,
+    written: writtenFiles,
     emails,
     warnings: [
       ...[...articles, ...content.drafts].flatMap((article) => article.warnings ?? []),

@@ -9,8 +9,10 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KnownSources } from '../content/read-content.ts';
+import type { CompiledEmail } from '../email/model.ts';
 import type { Article } from '../model.ts';
 import type { EmailCompiler } from './compile-emails.ts';
+import type { OutMemory } from './write-out.ts';
 
 /** Bumped when the file's layout changes. */
 const CACHE_FORMAT = 'kurier-parse-cache-1';
@@ -223,15 +225,34 @@ export async function readFileClock(stateDir: string): Promise<number | undefine
 
 const CLOCK_FILE = 'clock';
 
+const withUndefined = (_key: string, value: unknown) => (value === undefined ? UNDEFINED : value);
+
+/**
+ * Each entry's JSON as last written: `kurier serve` writes the cache after every save, and serializing a
+ * thousand unchanged entries again was most of that. An entry is immutable, so its text never goes stale.
+ */
+const entryTexts = new WeakMap<CacheEntry, string>();
+
+/** The cache as JSON; the same text as one JSON.stringify of the whole, entry by entry. */
+function planCacheBody(cache: ParseCache): string {
+  const entries: string[] = [];
+  for (const [file, entry] of cache.articles) {
+    let text = entryTexts.get(entry);
+    if (text === undefined) {
+      text = JSON.stringify(entry, withUndefined);
+      entryTexts.set(entry, text);
+    }
+    entries.push(`${JSON.stringify(file)}:${text}`);
+  }
+  return `{"key":${JSON.stringify(cache.key)},"articles":{${entries.join(',')}},"plan":${JSON.stringify(cache.plan, withUndefined)}}`;
+}
+
 /**
  * Replaces the cache file whole (temporary file, then rename), so a crash leaves the old one or the new.
  * Returns when it was written, on the file system's clock.
  */
 export async function writeParseCache(stateDir: string, cache: ParseCache): Promise<number> {
-  const body = JSON.stringify(
-    { key: cache.key, articles: Object.fromEntries(cache.articles), plan: cache.plan },
-    (_key, value: unknown) => (value === undefined ? UNDEFINED : value),
-  );
+  const body = planCacheBody(cache);
   const dir = path.join(stateDir, 'cache');
   await mkdir(dir, { recursive: true });
   const target = path.join(dir, CACHE_FILE);
@@ -259,6 +280,14 @@ export interface BuildMemory {
   records?: Map<string, OutputRecord>;
   outDir?: string;
   articles?: Map<string, Article>;
+  /** out/ as the last write left it (write-out.ts). */
+  out?: OutMemory;
+  /** The emails of the last build by cache key (email-cache.ts), so that a save reads none of them again. */
+  compiledEmails?: ReadonlyMap<string, CompiledEmail>;
+  /** Each page's output key by its article's source hash, under the templates key it was made with. */
+  pageKeys?: { readonly templatesKey: string; readonly byArticle: ReadonlyMap<string, string> };
+  /** Caches in memory newer than on disk, left for writeBuildCaches (build.ts). */
+  unsaved?: { readonly parse: boolean; readonly records: boolean };
 }
 
 /** What the last build wrote for an output file: the key of its inputs, and the file as it was left. */
@@ -304,22 +333,37 @@ export function isOutputCurrent(file: string, key: string, record: OutputRecord 
   );
 }
 
-/** Records the files as they are now on disk, under the keys they were made from. */
+/**
+ * The files as they are now on disk, under the keys they were made from. `untouched`: records of files known
+ * to be as recorded still (current before the build, and not written by it), kept without a stat.
+ */
+export function readOutputStamps(
+  outDir: string,
+  keys: ReadonlyMap<string, string>,
+  untouched: ReadonlyMap<string, OutputRecord> = new Map(),
+): Map<string, OutputRecord> {
+  const records = new Map<string, OutputRecord>();
+  for (const [file, key] of keys) {
+    const record = untouched.get(file);
+    if (record?.key === key) {
+      records.set(file, record);
+      continue;
+    }
+    const info = statSync(path.join(outDir, ...file.split('/')), { throwIfNoEntry: false });
+    if (info !== undefined) records.set(file, { key, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
+  }
+  return records;
+}
+
 export async function writeOutputRecords(
   stateDir: string,
   outDir: string,
-  keys: ReadonlyMap<string, string>,
-): Promise<Map<string, OutputRecord>> {
-  const files: Record<string, OutputRecord> = {};
-  for (const [file, key] of keys) {
-    const info = statSync(path.join(outDir, ...file.split('/')), { throwIfNoEntry: false });
-    if (info !== undefined) files[file] = { key, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
-  }
+  records: ReadonlyMap<string, OutputRecord>,
+): Promise<void> {
   const dir = path.join(stateDir, 'cache');
   await mkdir(dir, { recursive: true });
   const target = path.join(dir, OUTPUTS_FILE);
   const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify({ outDir, files }));
+  await writeFile(temporary, JSON.stringify({ outDir, files: Object.fromEntries(records) }));
   await rename(temporary, target);
-  return new Map(Object.entries(files));
 }

@@ -44,6 +44,45 @@ export interface WriteOptions {
   /** How out/ is named in messages ("out", "docs"). */
   readonly outName: string;
   readonly disk?: Disk;
+  /** Kept by a process that writes the same out/ again and again (kurier serve); see OutMemory. */
+  readonly memory?: OutMemory;
+}
+
+/**
+ * out/ as this process's last write left it. `kurier serve` writes out/ on every save: listing its thousands
+ * of files and reading the list of the writer's files cost more than the rest of the write. A write that
+ * finds out/ itself unchanged since (same inode, modification and change times) trusts what it remembers,
+ * and looks only at the paths it writes. Anything else (out/ removed or replaced, a name added or removed at
+ * its top, a write that failed) clears it, and the next write lists out/ and reads the list again.
+ */
+export interface OutMemory {
+  state?: RememberedOut;
+}
+
+interface RememberedOut {
+  readonly outDir: string;
+  /** out/'s own stamp (statStamp) right after the write. */
+  readonly stamp: string;
+  /** Every file in out/, all the writer's: a write leaves no other. */
+  readonly files: ReadonlySet<string>;
+  readonly folders: ReadonlySet<string>;
+  /** The list of the writer's files as on disk. */
+  readonly manifest: ReadonlySet<string>;
+}
+
+function statStamp(disk: Disk, file: string): string | undefined {
+  const info = disk.lstatSync(file, { throwIfNoEntry: false });
+  return info?.isDirectory() === true ? `${info.ino}:${info.mtimeMs}:${info.ctimeMs}` : undefined;
+}
+
+/** True when `memory` describes `outDir` as it still is, so that its records may be trusted unchecked. */
+export function isOutRemembered(
+  outDir: string,
+  memory: OutMemory | undefined,
+  disk: Disk = realDisk,
+): boolean {
+  const state = memory?.state;
+  return state !== undefined && state.outDir === outDir && statStamp(disk, outDir) === state.stamp;
 }
 
 // Linux: a name has at most 255 bytes (NAME_MAX), a path at most 4,095 (PATH_MAX with its NUL).
@@ -78,11 +117,45 @@ export async function checkOutDir(root: string, outDir: string): Promise<void> {
   }
 }
 
+/** What the writer needs to know of an entry of out/; a Dirent, or an lstat with the size. */
+interface Entry {
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+  readonly size?: number;
+}
+
 interface Listing {
   readonly exists: boolean;
   /** Everything that is not a folder (files, links, sockets …), "/"-separated. */
-  readonly entries: Map<string, fs.Dirent>;
+  readonly entries: Map<string, Entry>;
   readonly folders: Set<string>;
+}
+
+const REMEMBERED_FILE: Entry = { isFile: () => true, isSymbolicLink: () => false };
+
+/**
+ * out/ as remembered, with each path the write compares or replaces looked at again (one lstat each): a
+ * link or folder put there since is refused as a listing would find it, and a known size spares reading a
+ * file that differs anyway.
+ */
+function listRemembered(
+  disk: Disk,
+  outDir: string,
+  remembered: RememberedOut,
+  files: readonly OutputFile[],
+): Listing {
+  const entries = new Map<string, Entry>();
+  for (const file of remembered.files) entries.set(file, REMEMBERED_FILE);
+  const folders = new Set(remembered.folders);
+  for (const file of files) {
+    const info = disk.lstatSync(path.join(outDir, ...file.path.split('/')), { throwIfNoEntry: false });
+    if (info === undefined) entries.delete(file.path);
+    else if (info.isDirectory()) {
+      entries.delete(file.path);
+      folders.add(file.path);
+    } else entries.set(file.path, info);
+  }
+  return { exists: true, entries, folders };
 }
 
 function listOut(disk: Disk, dir: string): Listing {
@@ -94,7 +167,7 @@ function listOut(disk: Disk, dir: string): Listing {
       return { exists: false, entries: new Map(), folders: new Set() };
     throw writeFailed(error, dir, 'cannot read');
   }
-  const entries = new Map<string, fs.Dirent>();
+  const entries = new Map<string, Entry>();
   const folders = new Set<string>();
   // Each entry's folder relative to out/, worked out once per folder: path.relative for each of a thousand
   // entries was a quarter of listing out/.
@@ -281,9 +354,19 @@ type Step =
  */
 export function writeOut(outDir: string, files: readonly OutputFile[], options: WriteOptions): WrittenFile[] {
   const disk = options.disk ?? realDisk;
-  const { outName } = options;
-  const previous = readManifest(disk, options.manifestFile);
-  const existing = listOut(disk, outDir);
+  const { outName, memory } = options;
+  const remembered = isOutRemembered(outDir, memory, disk) ? memory?.state : undefined;
+  // Forgotten until this write has succeeded: after a failure, out/ is listed again.
+  if (memory !== undefined) memory.state = undefined;
+  const previous = remembered?.manifest ?? readManifest(disk, options.manifestFile);
+  const existing =
+    remembered === undefined ? listOut(disk, outDir) : listRemembered(disk, outDir, remembered, files);
+  const remember = (folders: ReadonlySet<string>, manifest: ReadonlySet<string>) => {
+    const stamp = memory === undefined ? undefined : statStamp(disk, outDir);
+    if (memory !== undefined && stamp !== undefined) {
+      memory.state = { outDir, stamp, files: produced, folders, manifest };
+    }
+  };
 
   const target = (file: string) => path.join(outDir, ...file.split('/'));
   // Unchanged files are compared before anything is written; the rest are written in link order.
@@ -292,8 +375,10 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const identical = new Set<string>();
   for (const file of files) {
     const bytes = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+    const entry = existing.entries.get(file.path);
     const same =
-      existing.entries.get(file.path)?.isFile() === true &&
+      entry?.isFile() === true &&
+      (entry.size === undefined || entry.size === bytes.byteLength) &&
       (() => {
         try {
           return disk.readFileSync(target(file.path)).equals(bytes);
@@ -358,25 +443,35 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const obsolete = [...existing.entries.keys()].filter(
     (name) => !produced.has(name) && !litter.includes(name),
   );
-  const neededFolders = new Set([...produced].flatMap(ancestorsOf));
+  // Only when something is removed or out/ is new: ~2,000 paths split again on every save of kurier serve.
+  let needed: Set<string> | undefined;
+  const neededFolders = () => {
+    needed ??= new Set([...produced].flatMap(ancestorsOf));
+    return needed;
+  };
 
   if (pending.length === 0 && obsolete.length === 0 && litter.length === 0 && previous !== undefined) {
+    remember(existing.folders, previous);
     return written;
   }
   // Recorded before out/ changes, as everything that may be Kurier's: a build that stops halfway can still
   // tell its own files from the user's next time.
   // An edit in `kurier serve` makes no new file: the list on disk names them all already.
   const listed = previous !== undefined && [...produced].every((name) => previous.has(name));
+  let manifest: ReadonlySet<string> | undefined = previous;
   if (!listed) {
-    writeManifest(disk, options.manifestFile, outName, new Set([...(previous ?? []), ...produced]));
+    manifest = new Set([...(previous ?? []), ...produced]);
+    writeManifest(disk, options.manifestFile, outName, manifest);
   }
   if (!existing.exists) {
     writeFresh(disk, outDir, outName, pending);
     try {
       writeManifest(disk, options.manifestFile, outName, produced);
+      manifest = produced;
     } catch {
       // out/ is complete; the list written before names every file of it.
     }
+    if (manifest !== undefined) remember(neededFolders(), manifest);
     return written;
   }
 
@@ -385,6 +480,8 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   const scratch = (file: string, kind: 'tmp' | 'old') =>
     path.join(path.dirname(target(file)), `.kurier-${tag}-${counter++}.${kind}`);
   const createdFolders: string[] = [];
+  // The folders of out/ by "/"-separated name, as the write leaves them.
+  const folders = new Set(existing.folders);
   const staged: { readonly path: string; readonly temporary: string }[] = [];
   const steps: Step[] = [];
 
@@ -415,7 +512,7 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   let current = outDir;
   try {
     // A file the build no longer makes may stand where a folder is needed now ("a" → "a/index.html").
-    for (const name of obsolete.filter((candidate) => neededFolders.has(candidate))) {
+    for (const name of obsolete.filter((candidate) => neededFolders().has(candidate))) {
       current = target(name);
       const backup = scratch(name, 'old');
       disk.renameSync(current, backup);
@@ -426,17 +523,16 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
       disk.mkdirSync(outDir, { recursive: true });
       createdFolders.push(outDir);
     }
-    const folders = new Set([...existing.folders].map(target));
     for (const file of pending) {
-      for (const folder of ancestorsOf(file.path).map(target)) {
+      for (const folder of ancestorsOf(file.path)) {
         if (folders.has(folder)) continue;
-        current = folder;
+        current = target(folder);
         try {
-          disk.mkdirSync(folder);
-          createdFolders.push(folder);
+          disk.mkdirSync(current);
+          createdFolders.push(current);
         } catch (error) {
           // EEXIST for a link or file instead of a folder would send the file elsewhere: refuse.
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !disk.lstatSync(folder).isDirectory()) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !disk.lstatSync(current).isDirectory()) {
             throw error;
           }
         }
@@ -465,7 +561,7 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
         steps.push({ kind: 'created', target: current });
       }
     }
-    for (const name of obsolete.filter((candidate) => !neededFolders.has(candidate))) {
+    for (const name of obsolete.filter((candidate) => !neededFolders().has(candidate))) {
       current = target(name);
       const backup = scratch(name, 'old');
       disk.renameSync(current, backup);
@@ -483,19 +579,23 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   for (const name of litter) disk.rmSync(target(name), { force: true });
   const emptied = new Set([...obsolete, ...litter].flatMap(ancestorsOf));
   for (const folder of [...emptied]
-    .filter((name) => !neededFolders.has(name))
+    .filter((name) => !neededFolders().has(name))
     .sort((a, b) => b.length - a.length)) {
     try {
       disk.rmdirSync(target(folder));
+      folders.delete(folder);
     } catch {
       // Not empty: it still holds something, such as an empty folder of the user's.
     }
   }
-  if (listed && previous.size === produced.size) return written;
-  try {
-    writeManifest(disk, options.manifestFile, outName, produced);
-  } catch {
-    // out/ is complete; the list written before the commit still names every file of it, and more.
+  if (!listed || previous.size !== produced.size) {
+    try {
+      writeManifest(disk, options.manifestFile, outName, produced);
+      manifest = produced;
+    } catch {
+      // out/ is complete; the list written before the commit still names every file of it, and more.
+    }
   }
+  if (manifest !== undefined) remember(folders, manifest);
   return written;
 }

@@ -1,10 +1,11 @@
 // The preview behind `kurier serve`: builds, serves out/ on 127.0.0.1 and builds again on every change of
-// content/, templates/ or static/. The model stays in memory between builds, so a save re-reads, re-parses
-// and re-renders only what it touches, and the page, the index and the feeds are written before the email.
+// content/, templates/ or static/. The model and out/ as last written stay in memory between builds, so a
+// save re-reads, re-parses, re-renders and re-writes only what it touches; the page, the index and the feeds
+// are on disk before the email is compiled, and the caches of the state folder are written once saves pause.
 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { buildPublication } from '../build/build.ts';
+import { buildPublication, writeBuildCaches } from '../build/build.ts';
 import type { BuildMemory } from '../build/parse-cache.ts';
 import { KurierError } from '../error.ts';
 import { startStaticServer } from './static-server.ts';
@@ -44,6 +45,13 @@ export interface Preview {
 const QUIET_MS = 10;
 
 /**
+ * How long after a build the caches of the state folder are written (a parse cache of 1,000 articles is
+ * 1.2 MB to serialize, hash and write): the builds of this process use the ones in memory, so a burst of
+ * saves writes them once, and a reader's page never waits for them.
+ */
+const CACHES_AFTER_MS = 1000;
+
+/**
  * Starts the server (first: a taken port is reported before a build that would be thrown away), builds once,
  * and watches. A build that fails with a KurierError is reported and the last good out/ stays served; any
  * other error is a bug and comes out of `close`.
@@ -61,6 +69,7 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
         fullArticles: false,
         memory,
         emailsAfterPages: true,
+        cachesLater: true,
       });
       options.onBuild({
         ok: true,
@@ -83,21 +92,32 @@ export async function startPreview(options: PreviewOptions): Promise<Preview> {
     throw error;
   }
 
-  // One build after another, never two at once.
+  // One build after another, never two at once; the caches are written between them.
   let running = Promise.resolve();
+  const writeCaches = () => writeBuildCaches(options.stateDir, memory);
+  let cachesTimer: NodeJS.Timeout | undefined;
+  const scheduleCaches = () => {
+    clearTimeout(cachesTimer);
+    cachesTimer = setTimeout(() => {
+      running = running.then(writeCaches);
+    }, CACHES_AFTER_MS);
+  };
+  scheduleCaches();
   const watchers = watchFolders(
     ['content', 'templates', 'static'].map((folder) => path.join(options.root, folder)),
     QUIET_MS,
     () => {
-      running = running.then(build);
+      running = running.then(build).then(scheduleCaches);
     },
   );
   return {
     port: (server.address() as AddressInfo).port,
     close: async () => {
       watchers.close();
+      clearTimeout(cachesTimer);
       try {
         await running;
+        await writeCaches();
       } finally {
         await memory.emails?.stop();
         await stopServer();
