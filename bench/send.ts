@@ -47,7 +47,16 @@ function runPublishChild(
 ): ChildReport {
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(repo, 'bench', 'send-child.ts'), root, mode, url, databaseUrl],
+    [
+      ...profileArgs(),
+      '--import',
+      'tsx',
+      path.join(repo, 'bench', 'send-child.ts'),
+      root,
+      mode,
+      url,
+      databaseUrl,
+    ],
     { cwd: repo, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );
   const report = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as ChildReport;
@@ -55,6 +64,12 @@ function runPublishChild(
     throw new Error(`publish failed: ${child.stderr}\n${(report.lines ?? []).join('\n')}`);
   }
   return report;
+}
+
+/** KURIER_BENCH_CPU_PROF=DIR: a V8 CPU profile of each publish child in DIR (for `node --cpu-prof`'s viewers). */
+function profileArgs(): string[] {
+  const dir = process.env.KURIER_BENCH_CPU_PROF;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 async function startSink(): Promise<{ child: ChildProcess; port: number; stop(): Promise<number> }> {

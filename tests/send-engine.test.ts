@@ -128,6 +128,29 @@ function recipientsReceived(): string[] {
 }
 
 describe('deliver', () => {
+  it('keeps at most --connections sessions and reuses them from message to message', async () => {
+    await start({ delayMs: 2 }, 3);
+    const { summary } = await run({ count: 40, connections: 3 });
+    expect(summary).toMatchObject({ sent: 40, deferred: 0 });
+    expect(server?.sessions.mostOpen).toBeLessThanOrEqual(3);
+    expect(server?.sessions.opened).toBeLessThanOrEqual(3);
+  });
+
+  it('replaces a session the server closed while idle: the next message goes out, not deferred', async () => {
+    await start({ idleTimeoutMs: 1_000 }, 1);
+    const message = (index: number) => ({
+      index,
+      envelope: { from: 'bounces@kurier.example', to: reader(index).email },
+      raw: render(reader(index)),
+    });
+    expect(await transport?.send(message(0))).toMatchObject({ kind: 'sent' });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(server?.sessions.open).toBe(0);
+    expect(await transport?.send(message(1))).toMatchObject({ kind: 'sent' });
+    expect(server?.sessions.opened).toBe(2);
+    expect(recipientsReceived()).toEqual([reader(0).email, reader(1).email]);
+  });
+
   it('sends every reader exactly one copy and journals each as sent', async () => {
     await start();
     const { summary } = await run({ count: 25 });

@@ -40,6 +40,8 @@ export interface TestSmtpOptions {
   readonly size?: number;
   /** Keep the limit but do not announce SIZE in the EHLO reply (as some servers do). */
   readonly hideSize?: boolean;
+  /** Close a session idle this long (smtp-server answers "421 Timeout" and hangs up). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface TestSmtpServer {
@@ -51,6 +53,8 @@ export interface TestSmtpServer {
   readonly attempts: Map<string, number>;
   /** The name each client greeted with (EHLO/HELO), in order. */
   readonly greetings: string[];
+  /** Sessions opened so far, and the most open at once. */
+  readonly sessions: { opened: number; open: number; mostOpen: number };
   parsed(): Promise<ParsedMail[]>;
   close(): Promise<void>;
 }
@@ -64,7 +68,18 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
   const attempts = new Map<string, number>();
   const greetings: string[] = [];
   let dataCount = 0;
+  const sessions = { opened: 0, open: 0, mostOpen: 0 };
   const server: SMTPServer = new SMTPServer({
+    ...(options.idleTimeoutMs === undefined ? {} : { socketTimeout: options.idleTimeoutMs }),
+    onConnect(_session, callback) {
+      sessions.opened += 1;
+      sessions.open += 1;
+      sessions.mostOpen = Math.max(sessions.mostOpen, sessions.open);
+      callback();
+    },
+    onClose() {
+      sessions.open -= 1;
+    },
     // Loopback only, no TLS: the built-in test certificate would fail verification anyway.
     disabledCommands: options.auth === undefined ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
     allowInsecureAuth: true,
@@ -148,6 +163,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     received,
     attempts,
     greetings,
+    sessions,
     parsed: () => Promise.all(received.map((message) => parseMime(message.raw))),
     close: () =>
       new Promise<void>((resolve) => {
