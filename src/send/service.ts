@@ -441,7 +441,8 @@ function subscriberRecipient(subscriber: {
   };
 }
 
-const PAGE = 1000;
+/** Recipients per page of a rehearsal: a page lives while its readers render, and at 1,000 it was promoted. */
+const PAGE = 100;
 
 async function* openRecipients(
   store: Store,

