@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTree, repoRoot, runCli, useProjects } from './support/project.ts';
+import { expectSameFiles, readTree, repoRoot, runCli, useProjects } from './support/project.ts';
 import { lacks } from './support/requirements.ts';
 import {
   checkAtomSchematron,
@@ -130,8 +130,7 @@ describe('determinism', () => {
     const elsewhere = await readTree(path.join(second, 'out'));
     expect(once.size).toBe(9);
     for (const tree of [twice, elsewhere]) {
-      expect([...tree.keys()]).toEqual([...once.keys()]);
-      for (const [name, bytes] of once) expect(tree.get(name)?.equals(bytes), name).toBe(true);
+      expectSameFiles(tree, once);
     }
   });
 });
@@ -154,8 +153,7 @@ describe('a failed build', () => {
       'content/posts/zweiter.md:1  FRONT_MATTER_MISSING  the file does not start with front matter: make its first line "---", then the fields (title: …, date: …), then another "---".',
     ]);
     const after = await readTree(path.join(root, 'out'));
-    expect([...after.keys()]).toEqual([...before.keys()]);
-    for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
+    expectSameFiles(after, before);
   });
 
   it('reports a broken email template from the email thread, with out/ untouched', async () => {

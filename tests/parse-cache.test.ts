@@ -13,7 +13,7 @@ import {
 } from '../src/build/parse-cache.ts';
 import { type Disk, realDisk } from '../src/build/write-out.ts';
 import { stampOf } from '../src/content/read-content.ts';
-import { readTree, runCli, useProjects } from './support/project.ts';
+import { expectSameFiles, readTree, runCli, useProjects } from './support/project.ts';
 
 const { project } = useProjects();
 
@@ -38,10 +38,7 @@ async function coldBuild(root: string): Promise<Map<string, Buffer>> {
 }
 
 async function expectSameTree(root: string): Promise<void> {
-  const tree = await readTree(path.join(root, 'out'));
-  const cold = await coldBuild(root);
-  expect([...tree.keys()]).toEqual([...cold.keys()]);
-  for (const [name, bytes] of cold) expect(tree.get(name)?.equals(bytes), name).toBe(true);
+  expectSameFiles(await readTree(path.join(root, 'out')), await coldBuild(root));
 }
 
 describe('the parse cache', () => {

@@ -10,7 +10,7 @@ import type { BuildMemory } from '../src/build/parse-cache.ts';
 import { type Disk, realDisk } from '../src/build/write-out.ts';
 import { main } from '../src/cli.ts';
 import { KurierError } from '../src/error.ts';
-import { FIXED_NOW, makeProject, readTree, runCli } from './support/project.ts';
+import { expectSameFiles, FIXED_NOW, makeProject, readTree, runCli } from './support/project.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -81,10 +81,7 @@ async function coldBuild(root: string): Promise<Map<string, Buffer>> {
 }
 
 async function expectAsColdBuild(root: string): Promise<void> {
-  const tree = await readTree(path.join(root, 'out'));
-  const cold = await coldBuild(root);
-  expect([...tree.keys()]).toEqual([...cold.keys()]);
-  for (const [name, bytes] of cold) expect(tree.get(name)?.equals(bytes), name).toBe(true);
+  expectSameFiles(await readTree(path.join(root, 'out')), await coldBuild(root));
 }
 
 describe('kurier serve after a series of saves', () => {
@@ -200,8 +197,7 @@ describe('an incremental write (a build that keeps its memory)', () => {
         code: 'WRITE_FAILED',
       });
       const after = await readTree(path.join(root, 'out'));
-      expect([...after.keys()]).toEqual([...before.keys()]);
-      for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
+      expectSameFiles(after, before);
 
       await buildPublication(options(root, memory));
       await expectAsColdBuild(root);

@@ -754,23 +754,14 @@ export class KyselyStore implements Store {
   }
 
   async *activeSubscribers(): AsyncGenerator<readonly Subscriber[]> {
-    let after = 0;
-    for (;;) {
-      const rows = await this.#db
-        .selectFrom('subscribers')
-        .selectAll()
-        .where('id', '>', after)
-        .where('status', '=', 'active')
-        .orderBy('id')
-        .limit(ACTIVE_PAGE)
-        .execute();
-      if (rows.length === 0) return;
-      after = rows.at(-1)?.id ?? after;
-      yield rows.map(toSubscriber);
-    }
+    for await (const rows of this.#subscriberPages('active', ACTIVE_PAGE)) yield rows.map(toSubscriber);
   }
 
-  async *exportSubscribers(status?: SubscriberStatus): AsyncGenerator<readonly ExportRow[]> {
+  /** Subscribers in id order, a page at a time (keyset: no OFFSET that grows with the list). */
+  async *#subscriberPages(
+    status: SubscriberStatus | undefined,
+    size: number,
+  ): AsyncGenerator<readonly Selectable<SubscribersTable>[]> {
     let after = 0;
     for (;;) {
       const rows = await this.#db
@@ -779,10 +770,16 @@ export class KyselyStore implements Store {
         .where('id', '>', after)
         .$if(status !== undefined, (query) => query.where('status', '=', status ?? 'active'))
         .orderBy('id')
-        .limit(PAGE)
+        .limit(size)
         .execute();
       if (rows.length === 0) return;
       after = rows.at(-1)?.id ?? after;
+      yield rows;
+    }
+  }
+
+  async *exportSubscribers(status?: SubscriberStatus): AsyncGenerator<readonly ExportRow[]> {
+    for await (const rows of this.#subscriberPages(status, PAGE)) {
       const consents = await this.#db
         .selectFrom('consents')
         .selectAll()

@@ -4,7 +4,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { main } from '../../src/cli.ts';
 import type { Env } from '../../src/context.ts';
 
@@ -80,4 +80,10 @@ export async function readTree(dir: string): Promise<Map<string, Buffer>> {
     files.set(path.relative(dir, full).split(path.sep).join('/'), await readFile(full));
   }
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** `actual` holds exactly the files of `expected`, byte for byte (failures name the file). */
+export function expectSameFiles(actual: Map<string, Buffer>, expected: Map<string, Buffer>): void {
+  expect([...actual.keys()]).toEqual([...expected.keys()]);
+  for (const [name, bytes] of expected) expect(actual.get(name)?.equals(bytes), name).toBe(true);
 }
