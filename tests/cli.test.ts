@@ -5,7 +5,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateProject } from '../bench/generate.ts';
+import { generateArticle, generateProject } from '../bench/generate.ts';
 import { repoRoot, runCli, useProjects } from './support/project.ts';
 
 const { project } = useProjects();
@@ -106,9 +106,10 @@ describe('bin/kurier.js, what npm run build runs', () => {
     expect(page).toContain('<h1>Artikel 599:');
   });
 
-  it('loads no library when a build finds nothing changed: no zod, nothing of the send side', async () => {
-    const root = await project();
-    // A module hook that notes every module the process resolves (ES imports; the bundle imports packages so).
+  /** `kurier build` in `root`, noting every module the process and its threads resolve (ES imports). */
+  async function tracedBuild(
+    root: string,
+  ): Promise<{ stdout: string; stderr: string; status: number | null; urls: string[] }> {
     const loaded = path.join(root, 'loaded.txt');
     const hooks = path.join(root, 'hooks.mjs');
     await writeFile(
@@ -126,19 +127,44 @@ export async function resolve(specifier, context, next) {
       register,
       `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
     );
-    const build = () =>
-      spawnSync(
-        process.execPath,
-        ['--import', pathToFileURL(register).href, path.join(repoRoot, 'bin', 'kurier.js'), 'build'],
-        { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, KURIER_ROOT: root } },
-      );
-    expect(build().status).toBe(0);
-    await rm(loaded);
-    const run = build();
+    await rm(loaded, { force: true });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', pathToFileURL(register).href, path.join(repoRoot, 'bin', 'kurier.js'), 'build'],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, KURIER_ROOT: root } },
+    );
+    const urls = (await readFile(loaded, 'utf8')).trim().split('\n');
+    return { stdout: run.stdout, stderr: run.stderr, status: run.status, urls };
+  }
+
+  it('loads no library when a build finds nothing changed: no zod, nothing of the send side', async () => {
+    const root = await project();
+    expect((await tracedBuild(root)).status).toBe(0);
+    const run = await tracedBuild(root);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('(0 written, 9 unchanged)');
-    const urls = (await readFile(loaded, 'utf8')).trim().split('\n');
-    expect(urls.some((url) => url.includes('/node_modules/.cache/kurier/'))).toBe(true);
-    expect(urls.filter((url) => /\/node_modules\/(?!\.cache\/)/.test(url))).toEqual([]);
+    expect(run.urls.some((url) => url.includes('/node_modules/.cache/kurier/'))).toBe(true);
+    expect(run.urls.filter((url) => /\/node_modules\/(?!\.cache\/)/.test(url))).toEqual([]);
+  });
+
+  it('starts the email thread for an edit that may be emailed, not for an older article', async () => {
+    const root = await project();
+    await rm(path.join(root, 'content', 'posts'), { recursive: true });
+    await generateProject(root, repoRoot, 12);
+    const first = await tracedBuild(root);
+    expect(first.stdout).toContain('10 emails (10 compiled');
+    const emailThread = (urls: readonly string[]) => urls.some((url) => url.endsWith('/email-worker.js'));
+    expect(emailThread(first.urls)).toBe(true);
+
+    // The two oldest of 12 are outside the window of 10 emails.
+    await writeFile(path.join(root, 'content', 'posts', 'artikel-0.md'), generateArticle(0, 300));
+    const old = await tracedBuild(root);
+    expect(old.stdout).toContain('10 emails (0 compiled, 10 from cache)');
+    expect(emailThread(old.urls)).toBe(false);
+
+    await writeFile(path.join(root, 'content', 'posts', 'artikel-11.md'), generateArticle(11, 300));
+    const newest = await tracedBuild(root);
+    expect(newest.stdout).toContain('10 emails (1 compiled, 9 from cache)');
+    expect(emailThread(newest.urls)).toBe(true);
   });
 });

@@ -156,6 +156,7 @@ async function readContent(
   stateDir: string,
   memory: BuildMemory,
   persistent: boolean,
+  onEmailsLikely: () => void,
 ): Promise<BuildContent> {
   const cache = memory.parse ?? (await readParseCache(stateDir));
   // Read before any article is stat'ed, so that a first build can stamp what was changed long before.
@@ -228,13 +229,19 @@ async function readContent(
     return { site, articles, drafts, key, hashes, changed: true };
   }
 
+  const misses = sources.articles.filter(
+    (source) => usable.get(source.path)?.hash !== hashes.get(source.path),
+  );
+  // An article new or among the last build's newest may need its email compiled; an older one edited (or
+  // redated, a rare case that only waits longer) does not start the email thread for nothing.
+  const emailed = new Set(plan?.published.slice(0, (plan.site as Site).email.window));
+  if (plan === undefined || misses.some((source) => emailed.has(source.path) || !usable.has(source.path))) {
+    onEmailsLikely();
+  }
   const parse = await loadParser();
   // The settings are part of the key: a plan made under it holds the site they give.
   const site =
     plan === undefined ? parse.parseSite(sources.settings.text, sources.settings.path) : (plan.site as Site);
-  const misses = sources.articles.filter(
-    (source) => usable.get(source.path)?.hash !== hashes.get(source.path),
-  );
   if (workers.length === 0 && misses.length > 0)
     workers = parse.startParseWorkers(sources.settings, misses.length);
   const parsed = await parse.parseArticles(misses, site, workers);
@@ -394,7 +401,9 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
   const memory = options.memory ?? {};
   const compiler = memory.emails ?? startEmailCompiler();
   // Without compiled emails (a first build), the email thread loads MJML while this one parses; a process
-  // that keeps its memory (kurier serve) has it ready for the first edit.
+  // that keeps its memory (kurier serve) has it ready for the first edit. Otherwise it starts once readContent
+  // finds a changed article that may be emailed, before parsing it: MJML's load was most of the wait of a
+  // build after an edit of the newest article.
   if (options.memory !== undefined || !existsSync(path.join(options.stateDir, 'cache', 'emails'))) {
     compiler.warm();
   }
@@ -411,7 +420,13 @@ async function buildWith(
   memory: BuildMemory,
   compiler: EmailCompiler,
 ): Promise<BuildResult> {
-  const content = await readContent(options.root, options.stateDir, memory, options.memory !== undefined);
+  const content = await readContent(
+    options.root,
+    options.stateDir,
+    memory,
+    options.memory !== undefined,
+    () => compiler.warm(),
+  );
   const { site, articles } = content;
   const templatesDir = path.join(options.root, 'templates');
   const pageTemplates = await readPageTemplates(templatesDir);
