@@ -36,14 +36,16 @@ export function escapeHtml(value: string): string {
  * instead of rendering nothing. Helpers and partials live in an isolated environment, never the global one.
  */
 export function compileTemplate(source: string, options: TemplateOptions = {}): Template {
-  // Helpers are functions, which a key cannot name; templates with helpers are compiled each time.
-  if (options.helpers !== undefined) return compileFresh(source, options);
+  const helpers = options.helpers;
+  // Helpers are functions, which a key cannot name: the template is compiled for their names, and each
+  // call hands Handlebars the functions given (an email's helpers record that email's reader fields).
   const key = JSON.stringify([
     source,
     options.file,
     options.noEscape,
     options.partials,
     options.partialFiles,
+    Object.keys(helpers ?? {}).sort(),
   ]);
   let template = compiled.get(key);
   if (template === undefined) {
@@ -51,18 +53,24 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
     if (compiled.size >= COMPILED_KEPT) compiled.delete(compiled.keys().next().value ?? '');
     compiled.set(key, template);
   }
-  return template;
+  const compiledTemplate = template;
+  return helpers === undefined
+    ? (data) => compiledTemplate(data)
+    : (data) => compiledTemplate(data, { helpers: helpers as Record<string, Handlebars.HelperDelegate> });
 }
+
+type RuntimeTemplate = (data: unknown, runtime?: Handlebars.RuntimeOptions) => string;
 
 /**
  * Compiled templates by source and options: `kurier serve` renders the same templates on every save, and
- * compiling them took half of the rebuild of an index of 1,000 articles (a compiled template is a pure
- * function of its data, so reusing it changes no byte).
+ * an email thread compiles the same two email templates for every email; compiling took half of the
+ * rebuild of an index of 1,000 articles (a compiled template is a pure function of its data and helpers,
+ * so reusing it changes no byte).
  */
-const compiled = new Map<string, Template>();
+const compiled = new Map<string, RuntimeTemplate>();
 const COMPILED_KEPT = 16;
 
-function compileFresh(source: string, options: TemplateOptions): Template {
+function compileFresh(source: string, options: TemplateOptions): RuntimeTemplate {
   const env = Handlebars.create();
   const file = options.file;
   const compileOptions = { strict: true, noEscape: options.noEscape === true };
@@ -72,12 +80,8 @@ function compileFresh(source: string, options: TemplateOptions): Template {
     // Wrapped so that an error inside the partial names the partial's file, and its line there.
     env.registerPartial(name, guard(env.compile(partial, compileOptions), partial, partialFile));
   }
-  for (const [name, helper] of Object.entries(options.helpers ?? {})) {
-    env.registerHelper(name, helper as Handlebars.HelperDelegate);
-  }
   checkSyntax(source, 'template', file);
-  const template = guard(env.compile(source, compileOptions), source, file);
-  return (data) => template(data);
+  return guard(env.compile(source, compileOptions), source, file);
 }
 
 /** A compiled template whose errors become TEMPLATE_INVALID with `file` and the line in it. */
