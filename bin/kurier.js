@@ -36,7 +36,7 @@ async function writeBundle(name, folder) {
     // Worker threads are entries of their own; src/threads.ts starts them from beside the main bundle.
     entryPoints: [
       path.join(root, 'src', 'kurier.ts'),
-      path.join(root, 'src', 'content', 'parse-worker.ts'),
+      path.join(root, 'src', 'build', 'parse-worker.ts'),
       path.join(root, 'src', 'build', 'email-worker.ts'),
       path.join(root, 'src', 'store', 'sqlite-worker.ts'),
     ],

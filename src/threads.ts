@@ -13,7 +13,7 @@ export interface TaskWorker<Request, Response> {
 }
 
 export interface WorkerModule {
-  /** Relative to src/, e.g. "content/parse-worker.ts". */
+  /** Relative to src/, e.g. "build/parse-worker.ts". */
   readonly source: string;
   /** The entry's name in the bundle, e.g. "parse-worker" (bin/kurier.js bundles it beside kurier.js). */
   readonly bundled: string;
@@ -98,13 +98,16 @@ export function startTaskWorker<Request, Response>(
  */
 export function serveTasks<Request, Response>(
   handle: (request: Request) => Response | Promise<Response>,
+  /** The buffers an answer moves to the caller instead of copying (they become unusable here). */
+  transfer?: (response: Response) => ArrayBuffer[],
 ): void {
   const port = parentPort;
   if (port === null) throw new Error('serveTasks runs only in a worker thread');
   let previous = Promise.resolve();
   port.on('message', (request: Request) => {
     previous = previous.then(async () => {
-      port.postMessage({ response: await handle(request) });
+      const response = await handle(request);
+      port.postMessage({ response }, transfer?.(response) ?? []);
     });
   });
   port.postMessage('ready');

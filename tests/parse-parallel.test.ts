@@ -4,10 +4,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateArticle } from '../bench/generate.ts';
-import { parseContent, parseContentInParallel } from '../src/content/content.ts';
-import { parseArticles, startParseWorkers } from '../src/content/parse-parallel.ts';
+import { type ParseWorker, parseArticles, startParseWorkers } from '../src/build/parse-parallel.ts';
+import { readPageTemplates } from '../src/build/read-templates.ts';
+import { type Content, parseContent, planContent } from '../src/content/content.ts';
 import type { ContentSources } from '../src/content/read-content.ts';
+import { parseSite } from '../src/content/settings.ts';
 import { KurierError } from '../src/error.ts';
+import type { Article } from '../src/model.ts';
+import { renderPages } from '../src/render/pages.ts';
 import { repoRoot } from './support/project.ts';
 
 const settings = {
@@ -41,6 +45,15 @@ function errorOf(run: () => unknown): Promise<KurierError> {
     );
 }
 
+/** The content as a build parses it: the articles on `workers` and on this thread. */
+async function parseContentInParallel(
+  input: ContentSources,
+  workers: readonly ParseWorker[],
+): Promise<Content> {
+  const site = parseSite(input.settings.text, input.settings.path);
+  return planContent(site, (await parseArticles(input.articles, site, workers)).results);
+}
+
 describe('parseContentInParallel', () => {
   it('gives exactly what the one-thread parse gives, on a site large enough for worker threads', async () => {
     const input = sources(700);
@@ -53,12 +66,17 @@ describe('parseContentInParallel', () => {
   it('parses in worker threads alone when this thread does not take a share', async () => {
     const input = sources(100, [7]);
     const site = parseContent(sources(1)).site;
-    const results = await parseArticles(input.articles, site, startParseWorkers(settings, 100, 2), {
-      mainThreadShare: false,
-    });
-    expect(results.map((result) => (result instanceof KurierError ? result.code : result.slug))).toEqual(
-      input.articles.map((_, index) => (index === 7 ? 'FRONT_MATTER_INVALID' : `artikel-${index}`)),
+    const results = await parseArticles(
+      input.articles,
+      site,
+      startParseWorkers(settings, 100, { count: 2 }),
+      {
+        mainThreadShare: false,
+      },
     );
+    expect(
+      results.results.map((result) => (result instanceof KurierError ? result.code : result.slug)),
+    ).toEqual(input.articles.map((_, index) => (index === 7 ? 'FRONT_MATTER_INVALID' : `artikel-${index}`)));
   });
 
   it('reports the same errors, in file order, from whichever thread parsed them', async () => {
@@ -72,5 +90,30 @@ describe('parseContentInParallel', () => {
     expect(parallel.problems.map((problem) => problem.message)).toEqual(
       serial.problems.map((problem) => problem.message),
     );
+  });
+
+  it('renders with each article the very page renderPages makes, in a worker or here, and leaves out a failing one', async () => {
+    const input = sources(120);
+    const site = parseSite(settings.text, settings.path);
+    const templates = await readPageTemplates(path.join(repoRoot, 'templates'));
+    const run = (pageTemplates: typeof templates) =>
+      parseArticles(input.articles, site, startParseWorkers(settings, 120, { count: 2, pageTemplates }), {
+        mainThreadShare: false,
+      });
+    const { results, pages } = await run(templates);
+    const articles = results.filter((result): result is Article => !(result instanceof KurierError));
+    expect(pages.size).toBe(120);
+    const expected = [...renderPages(site, articles, templates)].slice(2);
+    expect(
+      articles.map((article) => Buffer.from(pages.get(article) ?? new Uint8Array()).toString('utf8')),
+    ).toEqual(expected.map((file) => file.content));
+
+    const alone = await parseArticles(input.articles, site, [], { pageTemplates: templates });
+    expect([...alone.pages.values()]).toEqual([...pages.values()]);
+
+    // A field the data lacks fails in strict mode: the worker leaves that page out, the article is kept.
+    const failing = await run({ ...templates, article: `${templates.article}{{article.nonexistent}}` });
+    expect(failing.pages.size).toBe(0);
+    expect(failing.results.filter((result) => result instanceof KurierError)).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ import { type EmailTemplates, readEmailTemplates } from '../email/read-templates
 import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
 import { planFeedLinks } from '../render/feed-links.ts';
+import type { PageTemplates } from '../render/pages.ts';
 import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
@@ -144,6 +145,8 @@ interface BuildContent {
   readonly hashes: ReadonlyMap<string, string>;
   /** True when the parse cache in memory.parse differs from the one on disk. */
   readonly changed: boolean;
+  /** The pages of the articles parsed, rendered with the build's page templates as they were parsed. */
+  readonly pages: ReadonlyMap<Article, Uint8Array>;
 }
 
 /**
@@ -156,6 +159,7 @@ async function readContent(
   stateDir: string,
   memory: BuildMemory,
   persistent: boolean,
+  pageTemplates: PageTemplates,
   onEmailsLikely: () => void,
 ): Promise<BuildContent> {
   const cache = memory.parse ?? (await readParseCache(stateDir));
@@ -170,7 +174,7 @@ async function readContent(
   const sources = await readContentSources(
     root,
     (settings, count) => {
-      if (early !== undefined) workers = early.startParseWorkers(settings, count);
+      if (early !== undefined) workers = early.startParseWorkers(settings, count, { pageTemplates });
     },
     known,
   );
@@ -222,11 +226,11 @@ async function readContent(
     );
     if (!restamped) {
       memory.parse = cache;
-      return { site, articles, drafts, key, hashes, changed: false };
+      return { site, articles, drafts, key, hashes, changed: false, pages: new Map() };
     }
     const entries = new Map([...usable].map(([file, entry]) => [file, withStamp(entry, stamps.get(file))]));
     memory.parse = { key, articles: entries, plan };
-    return { site, articles, drafts, key, hashes, changed: true };
+    return { site, articles, drafts, key, hashes, changed: true, pages: new Map() };
   }
 
   const misses = sources.articles.filter(
@@ -243,8 +247,8 @@ async function readContent(
   const site =
     plan === undefined ? parse.parseSite(sources.settings.text, sources.settings.path) : (plan.site as Site);
   if (workers.length === 0 && misses.length > 0)
-    workers = parse.startParseWorkers(sources.settings, misses.length);
-  const parsed = await parse.parseArticles(misses, site, workers);
+    workers = parse.startParseWorkers(sources.settings, misses.length, { pageTemplates });
+  const { results: parsed, pages } = await parse.parseArticles(misses, site, workers, { pageTemplates });
   const next = new Map<string, CacheEntry>();
   let missIndex = 0;
   const results = sources.articles.map((source) => {
@@ -280,7 +284,7 @@ async function readContent(
       drafts: content.drafts.map((article) => article.sourcePath),
     },
   };
-  return { site, articles: content.articles, drafts: content.drafts, key, hashes, changed: true };
+  return { site, articles: content.articles, drafts: content.drafts, key, hashes, changed: true, pages };
 }
 
 interface PlannedEmail {
@@ -420,16 +424,18 @@ async function buildWith(
   memory: BuildMemory,
   compiler: EmailCompiler,
 ): Promise<BuildResult> {
+  const templatesDir = path.join(options.root, 'templates');
+  // Read first: the parse workers render the pages of the articles they parse.
+  const pageTemplates = await readPageTemplates(templatesDir);
   const content = await readContent(
     options.root,
     options.stateDir,
     memory,
     options.memory !== undefined,
+    pageTemplates,
     () => compiler.warm(),
   );
   const { site, articles } = content;
-  const templatesDir = path.join(options.root, 'templates');
-  const pageTemplates = await readPageTemplates(templatesDir);
   const emailTemplates = await readEmailTemplates(templatesDir);
   const plannedEmails = await planEmails(options, content, emailTemplates, memory);
   const keys = planOutputKeys(content, pageTemplates, plannedEmails, memory);
@@ -485,8 +491,13 @@ async function buildWith(
     for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
   }
   if (render !== undefined && renderIndex) {
-    for (const file of render.renderPages(site, articles, pageTemplates, pagesToRender)) {
+    const unrendered = pagesToRender.filter((article) => !content.pages.has(article));
+    for (const file of render.renderPages(site, articles, pageTemplates, unrendered)) {
       made.set(file.path, encode(file.content));
+    }
+    for (const article of pagesToRender) {
+      const page = content.pages.get(article);
+      if (page !== undefined) made.set(`${article.path}index.html`, page);
     }
   }
   const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');

@@ -3,5 +3,5 @@
 
 export { parseArticle } from '../content/article.ts';
 export { planContent } from '../content/content.ts';
-export { type ParseWorker, parseArticles, startParseWorkers } from '../content/parse-parallel.ts';
 export { parseSite } from '../content/settings.ts';
+export { type ParseWorker, parseArticles, startParseWorkers } from './parse-parallel.ts';

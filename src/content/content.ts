@@ -3,7 +3,6 @@
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { checkUnique, parseArticle, sortArticles } from './article.ts';
-import { type ParseWorker, parseArticles } from './parse-parallel.ts';
 import type { ContentSources } from './read-content.ts';
 import { parseSite } from './settings.ts';
 
@@ -45,13 +44,4 @@ export function parseContent(sources: ContentSources): Content {
     site,
     sources.articles.map((source) => parseOrError(source.text, source.path, site)),
   );
-}
-
-/** The same as parseContent, with the articles parsed on `workers` (see startParseWorkers) too. */
-export async function parseContentInParallel(
-  sources: ContentSources,
-  workers: readonly ParseWorker[],
-): Promise<Content> {
-  const site = parseSite(sources.settings.text, sources.settings.path);
-  return planContent(site, await parseArticles(sources.articles, site, workers));
 }

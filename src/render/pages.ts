@@ -22,6 +22,86 @@ function renderJsonLd(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+/** What every page of a site is rendered with: its strings, feed links and compiled templates. */
+interface PageContext {
+  readonly site: Site;
+  readonly strings: ReturnType<typeof planStrings>;
+  readonly feeds: readonly ReturnType<typeof planFeedLinks>['atom'][];
+  readonly locale: string;
+  readonly partials: Readonly<Record<string, string>>;
+  readonly partialFiles: Readonly<Record<string, string>>;
+  readonly articlePage: (data: unknown) => string;
+  showDate(date: Date): ShownDate;
+  authorsOf(article: Article): string;
+}
+
+function planPageContext(site: Site, templates: PageTemplates): PageContext {
+  const strings = planStrings(site.language);
+  const links = planFeedLinks(site);
+  const partials = templates.partials;
+  const partialFiles = Object.fromEntries(
+    Object.keys(partials).map((name) => [name, `templates/partials/${name}.hbs`]),
+  );
+  return {
+    site,
+    strings,
+    feeds: [links.atom, links.rss, links.json],
+    locale: planOpenGraphLocale(site.language),
+    partials,
+    partialFiles,
+    articlePage: compileTemplate(templates.article, {
+      file: 'templates/article.hbs',
+      partials,
+      partialFiles,
+    }),
+    showDate: (date) => ({ iso: date.toISOString(), text: formatDate(date, site.timeZone, strings) }),
+    authorsOf: (article) =>
+      joinNames(
+        article.authors.map((author) => author.name),
+        strings,
+      ),
+  };
+}
+
+function renderArticlePage(context: PageContext, article: Article): string {
+  const { site, strings, feeds, locale, showDate } = context;
+  const jsonLd = {
+    '@context': 'https://schema.org',
+    '@type': 'Article',
+    headline: article.title,
+    description: article.summary,
+    inLanguage: article.lang,
+    datePublished: article.published.toISOString(),
+    dateModified: article.updated.toISOString(),
+    author: article.authors.map((author) => ({ '@type': 'Person', name: author.name, url: author.uri })),
+    image: article.image?.url,
+    mainEntityOfPage: article.url,
+    keywords: article.tags.join(', ') || undefined,
+  };
+  return context.articlePage({
+    site,
+    strings,
+    feeds,
+    locale,
+    root: '../'.repeat(article.path.split('/').length - 1),
+    article,
+    authors: context.authorsOf(article),
+    published: showDate(article.published),
+    updated: showDate(article.updated),
+    wasUpdated: article.updated.getTime() !== article.published.getTime(),
+    jsonLd: renderJsonLd(jsonLd),
+  });
+}
+
+/**
+ * One article's page, as renderPages makes it (a parse thread renders each page right after parsing its
+ * article, while the main thread has the rest of the build to do). Its path is `${article.path}index.html`.
+ */
+export function planArticlePageRenderer(site: Site, templates: PageTemplates): (article: Article) => string {
+  const context = planPageContext(site, templates);
+  return (article) => renderArticlePage(context, article);
+}
+
 /** `articlePages`: the articles whose pages to render (all by default); the index always lists every one. */
 export function* renderPages(
   site: Site,
@@ -29,30 +109,9 @@ export function* renderPages(
   templates: PageTemplates,
   articlePages: readonly Article[] = articles,
 ): Generator<OutputFile> {
-  const strings = planStrings(site.language);
-  const showDate = (date: Date): ShownDate => ({
-    iso: date.toISOString(),
-    text: formatDate(date, site.timeZone, strings),
-  });
-  const links = planFeedLinks(site);
-  const feeds = [links.atom, links.rss, links.json];
-  const locale = planOpenGraphLocale(site.language);
-  const partials = templates.partials;
-  const partialFiles = Object.fromEntries(
-    Object.keys(partials).map((name) => [name, `templates/partials/${name}.hbs`]),
-  );
-  const articlePage = compileTemplate(templates.article, {
-    file: 'templates/article.hbs',
-    partials,
-    partialFiles,
-  });
+  const context = planPageContext(site, templates);
+  const { strings, feeds, locale, showDate, authorsOf, partials, partialFiles } = context;
   const indexPage = compileTemplate(templates.index, { file: 'templates/index.hbs', partials, partialFiles });
-  const authorsOf = (article: Article) =>
-    joinNames(
-      article.authors.map((author) => author.name),
-      strings,
-    );
-
   yield {
     path: 'index.html',
     content: indexPage({
@@ -72,36 +131,7 @@ export function* renderPages(
     }),
   };
   yield { path: 'style.css', content: templates.stylesheet };
-
   for (const article of articlePages) {
-    const jsonLd = {
-      '@context': 'https://schema.org',
-      '@type': 'Article',
-      headline: article.title,
-      description: article.summary,
-      inLanguage: article.lang,
-      datePublished: article.published.toISOString(),
-      dateModified: article.updated.toISOString(),
-      author: article.authors.map((author) => ({ '@type': 'Person', name: author.name, url: author.uri })),
-      image: article.image?.url,
-      mainEntityOfPage: article.url,
-      keywords: article.tags.join(', ') || undefined,
-    };
-    yield {
-      path: `${article.path}index.html`,
-      content: articlePage({
-        site,
-        strings,
-        feeds,
-        locale,
-        root: '../'.repeat(article.path.split('/').length - 1),
-        article,
-        authors: authorsOf(article),
-        published: showDate(article.published),
-        updated: showDate(article.updated),
-        wasUpdated: article.updated.getTime() !== article.published.getTime(),
-        jsonLd: renderJsonLd(jsonLd),
-      }),
-    };
+    yield { path: `${article.path}index.html`, content: renderArticlePage(context, article) };
   }
 }
