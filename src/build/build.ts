@@ -145,7 +145,7 @@ interface BuildContent {
   readonly hashes: ReadonlyMap<string, string>;
   /** True when the parse cache in memory.parse differs from the one on disk. */
   readonly changed: boolean;
-  /** The pages of the articles parsed, rendered with the build's page templates as they were parsed. */
+  /** Pages the parse workers rendered with the build's page templates, by article. */
   readonly pages: ReadonlyMap<Article, Uint8Array>;
 }
 
@@ -248,7 +248,7 @@ async function readContent(
     plan === undefined ? parse.parseSite(sources.settings.text, sources.settings.path) : (plan.site as Site);
   if (workers.length === 0 && misses.length > 0)
     workers = parse.startParseWorkers(sources.settings, misses.length, { pageTemplates });
-  const { results: parsed, pages } = await parse.parseArticles(misses, site, workers, { pageTemplates });
+  const { results: parsed, pages } = await parse.parseArticles(misses, site, workers);
   const next = new Map<string, CacheEntry>();
   let missIndex = 0;
   const results = sources.articles.map((source) => {
