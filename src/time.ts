@@ -28,6 +28,13 @@ export function wallClock(date: Date, timeZone: string): WallClock {
     });
     wallClockFormats.set(timeZone, format);
   }
+  // format() and six digit runs cost a fifth of formatToParts (~10 µs, paid for each of 10,000 pages);
+  // anything but the expected "1/26/2026, 13:05:09" is read part by part.
+  const text = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/.exec(format.format(date));
+  if (text !== null) {
+    const [, month, day, year, hour, minute, second] = text.map(Number);
+    return { year, month, day, hour, minute, second } as WallClock;
+  }
   const parts = format.formatToParts(date);
   const part = (type: Intl.DateTimeFormatPartTypes) =>
     Number(parts.find((entry) => entry.type === type)?.value);
