@@ -21,15 +21,51 @@ class AnchorRenderer extends Renderer {
 const GFM_TEXT_RULE =
   "^(?:[^a-zA-Z0-9](?=(?:mailto|xmpp):)|(`+|~+|[^`~])(?:(?=[`~])|(?= {2,}\\n)|(?=[a-zA-Z0-9.!#$%&'*+\\/=?_`{\\|}~-]+@)|[\\s\\S]*?(?:(?=[\\\\<!\\[`*~_]|\\b_|[hH][tT][tT][pP][sS]?|[fF][tT][pP]:\\/\\/|(?<![^\\s*_~(])www\\.|$)|[^ ](?= {2,}\\n)|[^a-zA-Z0-9](?=(?:mailto|xmpp):)|[^a-zA-Z0-9.!#$%&'*+\\/=?_`{\\|}~-](?=[a-zA-Z0-9.!#$%&'*+\\/=?_`{\\|}~-]+@))))";
 
+// What the scanner asks of an ASCII character, as bits; every other code unit is NOT_ALPHANUMERIC | NOT_EMAIL.
+/** `[\\<!\[`*~_]`: another inline rule (escape, tag, link, code, emphasis, strike-through) may start here. */
+const INLINE_START = 1;
 /**
- * Where marked's GFM text rule (GFM_TEXT_RULE) ends its match on `src`, found in one pass: the first
- * character, then the first place where the rule's lookaheads let a lazy match stop. 0 for an empty `src`.
+ * The last character of what else ends the text before it: "http" ("p"), "www." ("."), "ftp:", "mailto:"
+ * and "xmpp:" (":"), a hard break's spaces ("\n"), an address's local part ("@"). These are rare in prose,
+ * unlike their first characters (h, w, m, space), so the scanner passes over most text at one table look-up
+ * per character and looks back from here.
+ */
+const LAST = 2;
+/** `[^a-zA-Z0-9]`. */
+const NOT_ALPHANUMERIC = 4;
+/** `[^a-zA-Z0-9.!#$%&'*+\/=?_`{|}~-]`: not a character of an e-mail address's local part. */
+const NOT_EMAIL = 8;
+const ASCII = new Uint8Array(128).map((_, code) => {
+  const character = String.fromCharCode(code);
+  const alphanumeric = /[a-zA-Z0-9]/.test(character);
+  return (
+    ('\\<![`*~_'.includes(character) ? INLINE_START : 0) |
+    ('pP.:\n@'.includes(character) ? LAST : 0) |
+    (alphanumeric ? 0 : NOT_ALPHANUMERIC) |
+    (alphanumeric || ".!#$%&'*+/=?_`{|}~-".includes(character) ? 0 : NOT_EMAIL)
+  );
+});
+const OTHER = NOT_ALPHANUMERIC | NOT_EMAIL;
+const BACKTICK = 0x60;
+const TILDE = 0x7e;
+const SPACE = 0x20;
+const AT_SIGN = 0x40;
+/** `[\s*_~(]`: the characters after which "www." starts an autolink (\s as JavaScript reads it). */
+const WWW_BEFORE = /[\s*_~(]/;
+
+/**
+ * Where marked's GFM text rule (GFM_TEXT_RULE) ends its match on `src`, found in one pass. The rule takes
+ * the first character (or run of backticks or tildes), then lets its lazy `[\s\S]*?` stop at the first place
+ * where one of its lookaheads holds. Here each lookahead is recognised at its last character and the place
+ * is worked out backwards; no lookahead's text holds the last character of another's (only an address's
+ * local part can hold "*", "_" …, which `emailBefore` covers), so the first one recognised is the first
+ * place. 0 for an empty `src`.
  */
 export function gfmTextEnd(src: string): number {
   const length = src.length;
   if (length === 0) return 0;
   const first = src.charCodeAt(0);
-  if (!isAsciiAlphanumeric(first) && isChatProtocolAt(src, 1)) return 1;
+  if (kindOf(first) & NOT_ALPHANUMERIC && isChatProtocolAt(src, 1)) return 1;
   let start = 1;
   if (first === BACKTICK || first === TILDE) {
     while (start < length && src.charCodeAt(start) === first) start++;
@@ -42,40 +78,88 @@ export function gfmTextEnd(src: string): number {
   }
   for (let at = start; at < length; at++) {
     const code = src.charCodeAt(at);
-    if (code < 128 && INLINE_START[code] === 1) return at;
-    if ((code | 0x20) === 0x68 && isHttpAt(src, at)) return at;
-    if ((code | 0x20) === 0x66 && isFtpAt(src, at)) return at;
-    if (code === 0x77 && src.startsWith('www.', at) && opensWwwLink(src.charCodeAt(at - 1))) return at;
-    if (code !== SPACE && isHardBreakAt(src, at + 1)) return at + 1;
-    if (!isAsciiAlphanumeric(code) && isChatProtocolAt(src, at + 1)) return at + 1;
-    if (!isEmailCharacter(code) && isEmailLocalPartAt(src, at + 1)) return at + 1;
+    if (code >= 128) continue;
+    const kind = ASCII[code] as number;
+    if (kind & INLINE_START) return emailBefore(src, at, start) ?? at;
+    if ((kind & LAST) === 0) continue;
+    const end = textEndAt(src, at, code, start);
+    if (end !== undefined) return end;
   }
   return length;
 }
 
-const BACKTICK = 0x60;
-const TILDE = 0x7e;
-const SPACE = 0x20;
-const asciiTable = (characters: string) => {
-  const table = new Uint8Array(128);
-  for (const character of characters) table[character.charCodeAt(0)] = 1;
-  return table;
-};
-const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-/** `[\\<!\[`*~_]`: where another inline rule (escape, tag, link, code, emphasis, strike-through) may start. */
-const INLINE_START = asciiTable('\\<![`*~_');
-/** The rule's `[a-zA-Z0-9.!#$%&'*+\/=?_`{|}~-]`: characters of an e-mail address's local part. */
-const EMAIL = asciiTable(`${ALPHANUMERIC}.!#$%&'*+/=?_\`{|}~-`);
-const ALPHANUMERIC_TABLE = asciiTable(ALPHANUMERIC);
-/** `[\s*_~(]`: the characters after which "www." starts an autolink (\s as JavaScript reads it). */
-const WWW_BEFORE = /[\s*_~(]/;
-
-function isAsciiAlphanumeric(code: number): boolean {
-  return code < 128 && ALPHANUMERIC_TABLE[code] === 1;
+/** The end of the text if the lookahead that ends with `src[at]` holds. */
+function textEndAt(src: string, at: number, code: number, start: number): number | undefined {
+  switch (code) {
+    case 0x70: // `[hH][tT][tT][pP]`: marked's rule stops before any "http", with or without "://" after it.
+    case 0x50: {
+      const from = at - 3;
+      const http =
+        from >= start &&
+        (src.charCodeAt(from) | 0x20) === 0x68 &&
+        (src.charCodeAt(from + 1) | 0x20) === 0x74 &&
+        (src.charCodeAt(from + 2) | 0x20) === 0x74;
+      return http ? (emailBefore(src, from, start) ?? from) : undefined;
+    }
+    case 0x2e: {
+      // `(?<![^\s*_~(])www\.`
+      const from = at - 3;
+      const www = from >= start && src.startsWith('www', from) && WWW_BEFORE.test(src.charAt(from - 1));
+      return www ? (emailBefore(src, from, start) ?? from) : undefined;
+    }
+    case 0x3a: {
+      // `[fF][tT][pP]:\/\/`, and `[^a-zA-Z0-9](?=(?:mailto|xmpp):)` one character before the protocol.
+      const ftp =
+        at - 3 >= start &&
+        (src.charCodeAt(at - 3) | 0x20) === 0x66 &&
+        (src.charCodeAt(at - 2) | 0x20) === 0x74 &&
+        (src.charCodeAt(at - 1) | 0x20) === 0x70 &&
+        src.startsWith('//', at + 1);
+      if (ftp) return emailBefore(src, at - 3, start) ?? at - 3;
+      for (const protocol of ['mailto', 'xmpp']) {
+        const from = at - protocol.length;
+        if (
+          from - 1 >= start &&
+          src.startsWith(protocol, from) &&
+          kindOf(src.charCodeAt(from - 1)) & NOT_ALPHANUMERIC
+        ) {
+          return from;
+        }
+      }
+      return undefined;
+    }
+    case 0x0a: {
+      // `[^ ](?= {2,}\n)`
+      let spaces = at;
+      while (spaces > start && src.charCodeAt(spaces - 1) === SPACE) spaces--;
+      return spaces > start && at - spaces >= 2 ? spaces : undefined;
+    }
+    default: {
+      // "@": `[^a-zA-Z0-9.!#$%&'*+\/=?_`{|}~-](?=[a-zA-Z0-9.!#$%&'*+\/=?_`{|}~-]+@)` before the local part,
+      // which does not start at `start` (the rule's earlier alternative took that).
+      let local = at;
+      while (local > start && (kindOf(src.charCodeAt(local - 1)) & NOT_EMAIL) === 0) local--;
+      return local < at ? local : undefined;
+    }
+  }
 }
 
-function isEmailCharacter(code: number): boolean {
-  return code < 128 && EMAIL[code] === 1;
+/**
+ * The end the rule's address lookahead gives when a stop at `stop` lies inside a local part that runs on to
+ * an "@" ("vor x*y@z.de" ends before the "x"). That local part starts after `start`: one that starts at
+ * `start` was ruled out before the scan.
+ */
+function emailBefore(src: string, stop: number, start: number): number | undefined {
+  if (kindOf(src.charCodeAt(stop)) & NOT_EMAIL) return undefined;
+  let local = stop;
+  while (local > start && (kindOf(src.charCodeAt(local - 1)) & NOT_EMAIL) === 0) local--;
+  let end = stop + 1;
+  while (end < src.length && (kindOf(src.charCodeAt(end)) & NOT_EMAIL) === 0) end++;
+  return src.charCodeAt(end) === AT_SIGN ? local : undefined;
+}
+
+function kindOf(code: number): number {
+  return code < 128 ? (ASCII[code] as number) : OTHER;
 }
 
 /** `(?= {2,}\n)`. */
@@ -89,36 +173,13 @@ function isHardBreakAt(src: string, at: number): boolean {
 /** `(?=[a-zA-Z0-9.!#$%&'*+\/=?_`{|}~-]+@)`. */
 function isEmailLocalPartAt(src: string, at: number): boolean {
   let end = at;
-  while (end < src.length && isEmailCharacter(src.charCodeAt(end))) end++;
-  return end > at && src.charCodeAt(end) === 0x40;
+  while (end < src.length && (kindOf(src.charCodeAt(end)) & NOT_EMAIL) === 0) end++;
+  return end > at && src.charCodeAt(end) === AT_SIGN;
 }
 
 /** `(?=(?:mailto|xmpp):)`. */
 function isChatProtocolAt(src: string, at: number): boolean {
   return src.startsWith('mailto:', at) || src.startsWith('xmpp:', at);
-}
-
-/** `[hH][tT][tT][pP][sS]?`: marked's rule stops before any "http", with or without "://" after it. */
-function isHttpAt(src: string, at: number): boolean {
-  return (
-    (src.charCodeAt(at + 1) | 0x20) === 0x74 &&
-    (src.charCodeAt(at + 2) | 0x20) === 0x74 &&
-    (src.charCodeAt(at + 3) | 0x20) === 0x70
-  );
-}
-
-/** `[fF][tT][pP]:\/\/`. */
-function isFtpAt(src: string, at: number): boolean {
-  return (
-    (src.charCodeAt(at + 1) | 0x20) === 0x74 &&
-    (src.charCodeAt(at + 2) | 0x20) === 0x70 &&
-    src.startsWith('://', at + 3)
-  );
-}
-
-/** `(?<![^\s*_~(])` before "www.". */
-function opensWwwLink(before: number): boolean {
-  return WWW_BEFORE.test(String.fromCharCode(before));
 }
 
 /**
