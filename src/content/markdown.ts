@@ -182,25 +182,46 @@ function isChatProtocolAt(src: string, at: number): boolean {
   return src.startsWith('mailto:', at) || src.startsWith('xmpp:', at);
 }
 
+// How marked's GFM table rule (marked 18) begins: a header line, then a delimiter row, whose first character
+// after at most three spaces is "|", ":" or "-". marked tries it on every block, and on a long paragraph its
+// `.*` walks the whole line back before failing.
+const GFM_TABLE_RULE_START = '^ *([^\\n ].*)\\n {0,3}((?:\\| *)?:?-+';
+
 /**
- * marked's tokenizer with the GFM text rule replaced by `gfmTextEnd`. A text with "&" (a numeric character
- * reference marked decodes) and any other rule than GFM_TEXT_RULE go to marked itself.
+ * marked's tokenizer with the GFM text rule replaced by `gfmTextEnd`, and the table rule tried only where
+ * the second line can be a delimiter row. A text with "&" (a numeric character reference marked decodes)
+ * and other rules than these go to marked itself.
  */
 export class GfmTextTokenizer extends Tokenizer {
-  /** The rule object last found to be GFM_TEXT_RULE: marked keeps one per set of options. */
-  #checkedRule: RegExp | undefined;
+  /** The rule objects last found to be these rules: marked keeps one per set of options. */
+  #checkedText: RegExp | undefined;
+  #checkedTable: RegExp | undefined;
 
   override inlineText(src: string): Tokens.Text | undefined {
     const rule = this.rules.inline.text;
-    if (rule !== this.#checkedRule) {
+    if (rule !== this.#checkedText) {
       if (rule.source !== GFM_TEXT_RULE || rule.flags !== '') return super.inlineText(src);
-      this.#checkedRule = rule;
+      this.#checkedText = rule;
     }
     if (src === '') return super.inlineText(src);
     const raw = src.slice(0, gfmTextEnd(src));
     const escaped = this.lexer.state.inRawBlock;
     if (!escaped && raw.includes('&')) return super.inlineText(src);
     return { type: 'text', raw, text: raw, escaped };
+  }
+
+  override table(src: string): Tokens.Table | undefined {
+    const rule = this.rules.block.table;
+    if (rule !== this.#checkedTable) {
+      if (!rule.source.startsWith(GFM_TABLE_RULE_START) || rule.flags !== '') return super.table(src);
+      this.#checkedTable = rule;
+    }
+    const lineEnd = src.indexOf('\n');
+    if (lineEnd === -1) return undefined;
+    let at = lineEnd + 1;
+    while (at < lineEnd + 4 && src.charCodeAt(at) === SPACE) at++;
+    const code = src.charCodeAt(at);
+    return code === 0x7c || code === 0x3a || code === 0x2d ? super.table(src) : undefined;
   }
 }
 
