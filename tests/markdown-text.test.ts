@@ -97,6 +97,13 @@ const PIECES = [
   '   -|-\n',
   '    |-\n',
   '|c|\n',
+  '\n===\n',
+  '\n-',
+  '\n  --\n',
+  '\n   =',
+  '\n    -\n',
+  '\n \u00a0\n',
+  '\n\t\n',
   'Straße',
   'Förderturm',
   'Glück auf',
@@ -219,7 +226,23 @@ describe('gfmTextEnd', () => {
 });
 
 describe('GfmTextTokenizer', () => {
-  it('gives the tokens and HTML marked gives, on 6,000 random documents (tables too)', () => {
+  it.each([
+    'Titel\nzweite Zeile\n===',
+    'a\nx\n---\nb',
+    'a\nx\ny\n   =\n',
+    'a\n \u00a0\n===',
+    'a\n\n===',
+    'a\n    ===',
+    'a\u2028b\n---',
+    '| a | b |\n|---|---|\n| 1 | 2 |',
+    'a | b\n   --- | ---\nc | d',
+    'a | b\n    --- | ---',
+    'a\n:-:|',
+  ])('lexes %j as marked does', (markdown) => {
+    expectSameMarkdown(markdown);
+  });
+
+  it('gives the tokens and HTML marked gives, on 6,000 random documents (tables and setext headings too)', () => {
     for (const markdown of randomStrings(23, 6_000, 60)) expectSameMarkdown(markdown);
   });
 

@@ -52,6 +52,7 @@ const SPACE = 0x20;
 const AT_SIGN = 0x40;
 /** `[\s*_~(]`: the characters after which "www." starts an autolink (\s as JavaScript reads it). */
 const WWW_BEFORE = /[\s*_~(]/;
+const WHITESPACE_ONLY = /^\s*$/;
 
 /**
  * Where marked's GFM text rule (GFM_TEXT_RULE) ends its match on `src`, found in one pass. The rule takes
@@ -187,15 +188,21 @@ function isChatProtocolAt(src: string, at: number): boolean {
 // `.*` walks the whole line back before failing.
 const GFM_TABLE_RULE_START = '^ *([^\\n ].*)\\n {0,3}((?:\\| *)?:?-+';
 
+// How marked's setext heading rule (marked 18, GFM) ends: lines that no blank line separates, then an
+// underline of at most three spaces and "=" or "-". marked tries it on every block, with a lazy match that
+// tries a dozen lookaheads at every line break and the underline at every character.
+const GFM_LHEADING_RULE_END = '))+?)\\n {0,3}(=+|-+)[ \\t]*(?:\\n+|$)';
+
 /**
- * marked's tokenizer with the GFM text rule replaced by `gfmTextEnd`, and the table rule tried only where
- * the second line can be a delimiter row. A text with "&" (a numeric character reference marked decodes)
- * and other rules than these go to marked itself.
+ * marked's tokenizer with the GFM text rule replaced by `gfmTextEnd`, and the table and setext heading
+ * rules tried only where a line before the first blank one can be a delimiter row or an underline. A text
+ * with "&" (a numeric character reference marked decodes) and other rules than these go to marked itself.
  */
 export class GfmTextTokenizer extends Tokenizer {
   /** The rule objects last found to be these rules: marked keeps one per set of options. */
   #checkedText: RegExp | undefined;
   #checkedTable: RegExp | undefined;
+  #checkedLheading: RegExp | undefined;
 
   override inlineText(src: string): Tokens.Text | undefined {
     const rule = this.rules.inline.text;
@@ -222,6 +229,25 @@ export class GfmTextTokenizer extends Tokenizer {
     while (at < lineEnd + 4 && src.charCodeAt(at) === SPACE) at++;
     const code = src.charCodeAt(at);
     return code === 0x7c || code === 0x3a || code === 0x2d ? super.table(src) : undefined;
+  }
+
+  override lheading(src: string): Tokens.Heading | undefined {
+    const rule = this.rules.block.lheading;
+    if (rule !== this.#checkedLheading) {
+      if (!rule.source.endsWith(GFM_LHEADING_RULE_END) || rule.flags !== '') return super.lheading(src);
+      this.#checkedLheading = rule;
+    }
+    for (let lineEnd = src.indexOf('\n'); lineEnd !== -1; ) {
+      let at = lineEnd + 1;
+      while (at < lineEnd + 4 && src.charCodeAt(at) === SPACE) at++;
+      const code = src.charCodeAt(at);
+      if (code === 0x3d || code === 0x2d) return super.lheading(src);
+      const next = src.indexOf('\n', lineEnd + 1);
+      // `\n(?!\s*?\n…)`: the heading's text does not run across a blank line.
+      if (WHITESPACE_ONLY.test(src.slice(lineEnd + 1, next === -1 ? src.length : next))) return undefined;
+      lineEnd = next;
+    }
+    return undefined;
   }
 }
 
