@@ -89,28 +89,39 @@ export interface SplitSource {
 
 /** Splits `---` front matter from the body. Line endings become \n first, so CRLF files read the same. */
 export function splitFrontMatter(source: string, file: string): SplitSource {
-  const text = normalizeText(source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
-  const lines = text.split('\n');
-  if (lines[0]?.trimEnd() !== '---') {
+  const withoutBom = source.replace(/^\uFEFF/, '');
+  // Most files have no "\r"; looking for one is a fraction of a replace that finds none.
+  const text = normalizeText(withoutBom.includes('\r') ? withoutBom.replace(/\r\n?/g, '\n') : withoutBom);
+  const firstEnd = lineEnd(text, 0);
+  if (text.slice(0, firstEnd).trimEnd() !== '---') {
     throw new KurierError(
       'FRONT_MATTER_MISSING',
       'the file does not start with front matter: make its first line "---", then the fields (title: …, date: …), then another "---".',
       { file, line: 1 },
     );
   }
-  const end = lines.findIndex((line, index) => index > 0 && /^(---|\.\.\.)\s*$/.test(line));
-  if (end === -1) {
-    throw new KurierError(
-      'FRONT_MATTER_MISSING',
-      'the front matter is not closed: add a line "---" after its last field.',
-      { file, line: 1 },
-    );
+  // Line by line up to the closing line only: the body is taken whole, not split into lines and joined again.
+  for (let start = firstEnd + 1; start <= text.length; ) {
+    const end = lineEnd(text, start);
+    if (/^(---|\.\.\.)\s*$/.test(text.slice(start, end))) {
+      return {
+        frontMatter: text.slice(firstEnd + 1, start - 1),
+        frontMatterLine: 2,
+        body: text.slice(end + 1),
+      };
+    }
+    start = end + 1;
   }
-  return {
-    frontMatter: lines.slice(1, end).join('\n'),
-    frontMatterLine: 2,
-    body: lines.slice(end + 1).join('\n'),
-  };
+  throw new KurierError(
+    'FRONT_MATTER_MISSING',
+    'the front matter is not closed: add a line "---" after its last field.',
+    { file, line: 1 },
+  );
+}
+
+function lineEnd(text: string, start: number): number {
+  const end = text.indexOf('\n', start);
+  return end === -1 ? text.length : end;
 }
 
 /** The id line a writer should add to an article that has none: minted once, from the settings and the slug. */
