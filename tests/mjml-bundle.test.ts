@@ -1,7 +1,9 @@
 // The MJML bundle of bin/mjml-bundle.js, loaded as the email thread loads it (with its V8 code cache), gives
 // byte for byte the emails of the mjml package; a stubbed-out package fails loudly; a damaged cache is rebuilt.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +14,11 @@ import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/ema
 import { readEmailTemplates } from '../src/email/read-templates.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
+import { expectSameFiles, readTree, repoRoot, runCli, useProjects } from './support/project.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const { project } = useProjects();
+
+const root = repoRoot;
 const SAMPLE = 'content/posts/bochum-leben-nach-der-industrie.md';
 const templates = await readEmailTemplates(path.join(root, 'templates'));
 const sampleSite = parseSite(await readFile(path.join(root, 'content/site.yaml'), 'utf8'));
@@ -162,4 +167,32 @@ describe('the MJML bundle', () => {
     expect(error).toBe(leftOut);
     expect(error).not.toBeInstanceOf(KurierError);
   });
+});
+
+describe('a build through bin/kurier.js', () => {
+  it('compiles its emails with the MJML bundle beside its own, byte for byte as the sources do', async () => {
+    const bundled = await project();
+    const sources = await project();
+    const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, KURIER_ROOT: bundled },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect((await runCli(sources, ['build'])).code).toBe(0);
+    const emails = async (project: string) =>
+      new Map(
+        [...(await readTree(path.join(project, 'out')))].filter(([file]) =>
+          /\/email\.(html|txt)$/.test(file),
+        ),
+      );
+    const fromBundle = await emails(bundled);
+    expect(fromBundle.size).toBe(2);
+    expectSameFiles(fromBundle, await emails(sources));
+    // Only the bundled loader writes a code cache, beside the bundle in the folder of the run's bundle.
+    const cache = path.join(repoRoot, 'node_modules', '.cache', 'kurier');
+    const folders = await readdir(cache);
+    expect(folders.some((folder) => existsSync(path.join(cache, folder, 'mjml.cjs.v8cache')))).toBe(true);
+  }, 60_000);
 });
