@@ -1,23 +1,56 @@
 // Article → CompiledEmail: Handlebars fills in the article, MJML compiles once, and the HTML and text are cut
 // into static text and reader fields, ready for thousands of cheap per-reader renders. The one mjml importer.
 
+import { fileURLToPath } from 'node:url';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { compileTemplate, type Segment, type TemplateHelper } from '../render/handlebars.ts';
 import { formatDate, joinNames, planStrings, type Strings } from '../render/strings.ts';
 import { CONTENT_WIDTH, planEmailArticleHtml } from './article-html.ts';
+import { type CodeCacheState, readCachedModule } from './code-cache.ts';
 import { type CompiledEmail, EXTRA_FIELD_PREFIX, READER_FIELDS } from './model.ts';
 import type { EmailTemplates, TemplateSource } from './read-templates.ts';
 import { planWebReader, prepareEmail, renderEmail } from './render.ts';
 import { findSourceLine } from './template-lines.ts';
 import { renderTextBody, underline, wrapText } from './text.ts';
 
+/** MJML's compile function, and what to do after it has compiled an email. */
+export interface Mjml {
+  readonly mjml2html: typeof import('mjml');
+  /** Called after each successful compile: the first one writes the bundle's code cache, if it needs one. */
+  readonly compiled: () => void;
+  /** How the bundle loaded; undefined for MJML from node_modules. */
+  readonly codeCache?: CodeCacheState;
+}
+
 /**
- * Starts loading MJML (~0.4 s) ahead of the first compile, so that an email thread loads it while the
- * build parses the articles.
+ * MJML from the one-file bundle that bin/kurier.js writes (bin/mjml-bundle.js), with its V8 code cache
+ * beside it: loading the bundle from its cache takes less than half of `import('mjml')`'s 640 modules.
  */
+export function readBundledMjml(bundleFile: string): Mjml {
+  const loaded = readCachedModule(bundleFile, `${bundleFile}.v8cache`);
+  if (typeof loaded.exports !== 'function') throw new Error(`${bundleFile} does not export mjml2html`);
+  const mjml2html = loaded.exports as Mjml['mjml2html'];
+  return { mjml2html, compiled: loaded.writeCodeCache, codeCache: loaded.codeCache };
+}
+
+let loading: Promise<Mjml> | undefined;
+
+/**
+ * MJML, loaded on first use: a build whose emails all come from the cache never needs it. Run from the
+ * bundle (bin/kurier.js), this module sits beside the MJML bundle; run from the sources (tests, tsx), it
+ * imports the package.
+ */
+export function loadMjml(): Promise<Mjml> {
+  loading ??= import.meta.url.endsWith('.ts')
+    ? import('mjml').then(({ default: mjml2html }) => ({ mjml2html, compiled: () => undefined }))
+    : Promise.resolve().then(() => readBundledMjml(fileURLToPath(new URL('./mjml.cjs', import.meta.url))));
+  return loading;
+}
+
+/** Starts loading MJML ahead of the first compile, so that an email thread loads it while the build parses. */
 export function preloadMjml(): void {
-  import('mjml').catch(() => undefined);
+  loadMjml().catch(() => undefined);
 }
 
 /** What the templates see. Everything is plain data; reader fields come only from the `reader` helper. */
@@ -69,10 +102,14 @@ const MARKER = /__kurier_field_(\d+)__/g;
 const SNIPPET_LENGTH = 140;
 const PREHEADER_FILLER = '&#847;&zwnj;&nbsp;';
 
+/** The code of the error that bin/mjml-bundle.js's stubs throw. */
+const LEFT_OUT_CODE = 'KURIER_MJML_LEFT_OUT';
+
 export async function compileEmail(
   site: Site,
   article: Article,
   templates: EmailTemplates,
+  mjml: Promise<Mjml> = loadMjml(),
 ): Promise<CompiledEmail> {
   const strings = planStrings(site.language);
   // The lead and the body are the author's HTML: both pass the allowlist before they reach the template.
@@ -85,12 +122,12 @@ export async function compileEmail(
     Object.entries(templates.partials).map(([name, { source }]) => [name, source]),
   );
   const htmlFields = fieldRecorder(templates.html.file);
-  const mjml = compileTemplate(templates.html.source, {
+  const filled = compileTemplate(templates.html.source, {
     file: templates.html.file,
     partials,
     helpers: { reader: htmlFields.helper },
   })(data);
-  const html = await renderMjml(mjml, [templates.html, ...Object.values(templates.partials)]);
+  const html = await renderMjml(filled, [templates.html, ...Object.values(templates.partials)], mjml);
   checkSelfContained(html, templates.html.file);
 
   const textFields = fieldRecorder(templates.text.file);
@@ -253,15 +290,18 @@ function checkNoMarker(article: Article, data: EmailTemplateData, templates: Ema
 }
 
 /** `templates`: the HTML template first, then its partials, to find the source line of an MJML error. */
-export async function renderMjml(source: string, templates: readonly TemplateSource[]): Promise<string> {
+export async function renderMjml(
+  source: string,
+  templates: readonly TemplateSource[],
+  mjml: Promise<Mjml> = loadMjml(),
+): Promise<string> {
   const file = templates[0]?.file ?? '';
-  // Loaded on first use: MJML takes ~0.4 s to import, and a build whose emails all come from the cache
-  // never needs it.
-  const { default: mjml2html } = await import('mjml');
+  const { mjml2html, compiled } = await mjml;
   try {
     // `fonts: {}`: MJML otherwise links Google Fonts for the font names it knows, a request to Google on every
     // open. No minify: mjml 5.4.1's minifier needs cssnano 8, which does not run on Node 20. The juice options
     // keep an image's numeric height attribute (Outlook sizes by it) instead of copying "auto" from the CSS.
+    // bin/mjml-bundle.js leaves out the packages that only other options use: keep the two in step.
     const result = await mjml2html(source, {
       validationLevel: 'strict',
       fonts: {},
@@ -270,8 +310,11 @@ export async function renderMjml(source: string, templates: readonly TemplateSou
       keepComments: false,
       juiceOptions: { applyHeightAttributes: false, applyWidthAttributes: false },
     });
+    compiled();
     return result.html;
   } catch (error) {
+    // A package left out of the MJML bundle was called after all: a bug of the bundle, not of the template.
+    if ((error as { code?: unknown }).code === LEFT_OUT_CODE) throw error;
     const details = (error as { errors?: MjmlError[] }).errors;
     if (details === undefined || details.length === 0) {
       throw new KurierError('TEMPLATE_INVALID', `MJML rejects the email: ${(error as Error).message}`, {

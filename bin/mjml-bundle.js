@@ -1,0 +1,80 @@
+// MJML and its dependencies as one CommonJS file, which the email thread loads with a V8 code cache
+// (src/email/load-script.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms a build; one
+// file from its code cache loads in about half that. bin/kurier.js writes it beside the bundle of src/.
+
+/**
+ * Packages that mjml requires at load but that cannot run under the options Kurier gives it
+ * (src/email/compile.ts: no beautify, no minify, MJML from a string, no remote resources):
+ * - js-beautify: only mjml-core's formatHtml, for `beautify: true`.
+ * - htmlnano (with posthtml, cosmiconfig, js-yaml, postcss) and cssnano-preset-lite: only for `minify: true`.
+ * - web-resource-inliner: only juice's juiceResources, juiceFile and inlineExternal; mjml calls juice itself.
+ * - undici, encoding-sniffer (iconv-lite) and parse5-parser-stream: only cheerio's fromURL, loadBuffer,
+ *   stringStream and decodeStream; mjml and juice call cheerio's load.
+ * Each becomes a stub that throws when anything of it is called, so a wrong entry fails loudly instead
+ * of changing the email; tests/mjml-bundle.test.ts compiles the sample emails both ways and compares.
+ */
+export const LEFT_OUT = [
+  'js-beautify',
+  'htmlnano',
+  'cssnano-preset-lite',
+  'web-resource-inliner',
+  'undici',
+  'encoding-sniffer',
+  'parse5-parser-stream',
+];
+
+/** Marks the stub's error, so that src/email/compile.ts reports it as the bug it is, not as a template error. */
+export const LEFT_OUT_CODE = 'KURIER_MJML_LEFT_OUT';
+
+function stubSource(name) {
+  return `'use strict';
+function fail(path) {
+  const error = new Error(${JSON.stringify(name)} + ' (' + path + ') was called, but it is left out of the MJML bundle because it cannot run under Kurier\\'s options; remove it from LEFT_OUT in bin/mjml-bundle.js.');
+  error.code = ${JSON.stringify(LEFT_OUT_CODE)};
+  throw error;
+}
+// Any property is another stub, so that requiring the package and picking its exports at load still works.
+function stub(path) {
+  return new Proxy(function () {}, {
+    get: (target, key) =>
+      typeof key === 'symbol' || key === '__esModule' || key === 'then' ? undefined : stub(path + '.' + key),
+    apply: () => fail(path),
+    construct: () => fail(path),
+  });
+}
+module.exports = stub(${JSON.stringify(name)});
+`;
+}
+
+const leftOut = {
+  name: 'kurier-left-out',
+  setup(build) {
+    const filter = new RegExp(`^(${LEFT_OUT.join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'kurier-left-out' }));
+    build.onLoad({ filter: /.*/, namespace: 'kurier-left-out' }, (args) => ({
+      contents: stubSource(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+/** The bundle's text, for `root`'s installed mjml. */
+export async function bundleMjml(root) {
+  const { build } = await import('esbuild');
+  const result = await build({
+    stdin: { contents: "module.exports = require('mjml');", resolveDir: root, sourcefile: 'mjml-entry.cjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20.19',
+    // Keeps the functions' and classes' names that scope hoisting would rename.
+    keepNames: true,
+    plugins: [leftOut],
+    write: false,
+    logLevel: 'error',
+    absWorkingDir: root,
+  });
+  const [file] = result.outputFiles;
+  if (file === undefined) throw new Error('esbuild wrote no MJML bundle');
+  return file.contents;
+}
