@@ -46,11 +46,11 @@ function hashSources(mjmlName) {
 }
 
 /** Writes the named bundle of MJML once (atomically, as the folder below) and returns its text. */
-async function readMjmlBundle(mjmlName) {
+async function readMjmlBundle(mjmlName, build) {
   const file = path.join(cacheDir, mjmlName);
   const existing = await readFile(file).catch(() => undefined);
   if (existing !== undefined) return existing;
-  const text = await bundleMjml(root);
+  const text = await bundleMjml(root, build);
   const staging = path.join(cacheDir, `.${mjmlName}.${process.pid}`);
   await mkdir(cacheDir, { recursive: true });
   await writeFile(staging, text);
@@ -83,7 +83,7 @@ async function writeBundle(name, folder, mjmlName) {
     logLevel: 'error',
     absWorkingDir: root,
   });
-  const [result, mjml] = await Promise.all([bundles, readMjmlBundle(mjmlName)]);
+  const [result, mjml] = await Promise.all([bundles, readMjmlBundle(mjmlName, build)]);
   // Written to a folder of its own and renamed into place whole: two runs at once (a second `publish`,
   // which the send lock must refuse) never read a half-written bundle.
   const staging = path.join(cacheDir, `.${name}.${process.pid}`);

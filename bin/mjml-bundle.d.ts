@@ -4,5 +4,5 @@
 export declare const LEFT_OUT: readonly string[];
 /** The `code` of a stub's error. */
 export declare const LEFT_OUT_CODE: string;
-/** MJML and its dependencies as one CommonJS file's text, for `root`'s installed mjml. */
-export declare function bundleMjml(root: string): Promise<Uint8Array>;
+/** MJML and its dependencies as one CommonJS file's text, for `root`'s installed mjml, made by esbuild's `build`. */
+export declare function bundleMjml(root: string, build: typeof import('esbuild').build): Promise<Uint8Array>;

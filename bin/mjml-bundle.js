@@ -1,5 +1,5 @@
 // MJML and its dependencies as one CommonJS file, which the email thread loads with a V8 code cache
-// (src/email/load-script.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms a build; one
+// (src/email/code-cache.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms a build; one
 // file from its code cache loads in about half that. bin/kurier.js writes it beside the bundle of src/.
 
 /**
@@ -58,9 +58,8 @@ const leftOut = {
   },
 };
 
-/** The bundle's text, for `root`'s installed mjml. */
-export async function bundleMjml(root) {
-  const { build } = await import('esbuild');
+/** The bundle's text, for `root`'s installed mjml; `build` is esbuild's (imported by bin/kurier.js alone). */
+export async function bundleMjml(root, build) {
   const result = await build({
     stdin: { contents: "module.exports = require('mjml');", resolveDir: root, sourcefile: 'mjml-entry.cjs' },
     bundle: true,

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleMjml, LEFT_OUT_CODE } from '../bin/mjml-bundle.js';
 import { parseArticle } from '../src/content/article.ts';
@@ -98,7 +99,7 @@ beforeAll(async () => {
   folder = await mkdtemp(path.join(os.tmpdir(), 'kurier-mjml-'));
   bundleFile = path.join(folder, 'mjml.cjs');
   cacheFile = `${bundleFile}.v8cache`;
-  await writeFile(bundleFile, await bundleMjml(root));
+  await writeFile(bundleFile, await bundleMjml(root, build));
 }, 60_000);
 
 afterAll(async () => {
