@@ -3,6 +3,7 @@
 import { lstat, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateArticle, generateProject } from '../bench/generate.ts';
 import { buildPublication } from '../src/build/build.ts';
 import {
   type BuildMemory,
@@ -13,7 +14,7 @@ import {
 } from '../src/build/parse-cache.ts';
 import { type Disk, realDisk } from '../src/build/write-out.ts';
 import { stampOf } from '../src/content/read-content.ts';
-import { expectSameFiles, readTree, runCli, useProjects } from './support/project.ts';
+import { expectSameFiles, readTree, repoRoot, runCli, useProjects } from './support/project.ts';
 
 const { project } = useProjects();
 
@@ -123,6 +124,30 @@ describe('the parse cache', () => {
     await build(root);
     expect(await readFile(path.join(root, 'out', 'index.html'), 'utf8')).not.toContain('Aus dem Cache');
     await expectSameTree(root);
+  });
+
+  it('keeps the HTML of the articles in the feeds, so that an edit does not parse the others again', async () => {
+    const root = await project();
+    await rm(path.join(root, 'content', 'posts'), { recursive: true });
+    await generateProject(root, repoRoot, 25);
+    await build(root);
+    const state = path.join(root, '.kurier');
+    const cache = await readParseCache(state);
+    if (cache === undefined) throw new Error('no cache after a build');
+    const html = (index: number) => cache.articles.get(`content/posts/artikel-${index}.md`)?.article.html;
+    // The feeds carry the newest 20: artikel-5 to artikel-24.
+    expect([html(24), html(5)].map((value) => typeof value)).toEqual(['string', 'string']);
+    expect([html(4), html(0)]).toEqual([null, null]);
+
+    // HTML only the cache holds reaches the feed: the unchanged article was not parsed again.
+    const file = 'content/posts/artikel-23.md';
+    const entry = cache.articles.get(file);
+    if (entry === undefined) throw new Error('artikel-23 is not in the cache');
+    const marked = { ...entry, article: { ...entry.article, html: '<p>Aus dem Cache</p>' } };
+    await writeParseCache(state, { ...cache, articles: new Map([...cache.articles, [file, marked]]) });
+    await writeFile(path.join(root, 'content', 'posts', 'artikel-24.md'), generateArticle(24, 300));
+    expect(await build(root)).toContain('(7 written, 44 unchanged)');
+    expect(await readFile(path.join(root, 'out', 'feed.xml'), 'utf8')).toContain('Aus dem Cache');
   });
 
   it('stamps on a first build the articles changed well before it started, by the file clock', async () => {

@@ -33,6 +33,7 @@ import {
   readOutputStamps,
   readParseCache,
   restoreArticle,
+  withoutHtml,
   writeOutputRecords,
   writeParseCache,
 } from './parse-cache.ts';
@@ -250,6 +251,7 @@ async function readContent(
     workers = parse.startParseWorkers(sources.settings, misses.length, { pageTemplates });
   const { results: parsed, pages } = await parse.parseArticles(misses, site, workers);
   const next = new Map<string, CacheEntry>();
+  const fresh = new Map<string, Article>();
   let missIndex = 0;
   const results = sources.articles.map((source) => {
     const hash = hashes.get(source.path) ?? '';
@@ -262,6 +264,7 @@ async function readContent(
     if (!(result instanceof KurierError)) {
       next.set(source.path, withStamp({ hash, article: planStoredArticle(result) }, stamps.get(source.path)));
       kept.set(hash, result);
+      fresh.set(source.path, result);
     }
     return result;
   });
@@ -274,6 +277,17 @@ async function readContent(
     memory.parse = { key, articles: next };
     await writeParseCache(stateDir, memory.parse).catch(() => undefined);
     throw error;
+  }
+  // The feeds' articles keep their HTML in the cache: after an edit, the feeds are made without parsing
+  // the twenty newest again. Only what this build parsed is stored so; older entries keep what they hold.
+  const fed = new Set(content.articles.slice(0, Math.max(0, site.feedEntries)).map((a) => a.sourcePath));
+  for (const [file, entry] of next) {
+    const article = fresh.get(file);
+    if (fed.has(file) && article !== undefined) {
+      next.set(file, { ...entry, article: planStoredArticle(article, true) });
+    } else if (!fed.has(file)) {
+      next.set(file, withoutHtml(entry));
+    }
   }
   memory.parse = {
     key,

@@ -113,24 +113,35 @@ function restoreUndefined(value: unknown): unknown {
   return result;
 }
 
-/** The stored form of a freshly parsed article: its fields in order, without the HTML. */
-export function planStoredArticle(article: Article): StoredArticle {
+/**
+ * The stored form of a freshly parsed article: its fields in order, the HTML only if `withHtml` (the feeds'
+ * newest articles: a build after an edit would otherwise parse all of them again for the feeds).
+ */
+export function planStoredArticle(article: Article, withHtml = false): StoredArticle {
   const stored: StoredArticle = {};
   for (const [key, value] of Object.entries(article)) {
-    stored[key] = key === 'html' ? null : value;
+    stored[key] = key === 'html' && !withHtml ? null : value;
   }
   return stored;
 }
 
+/** `entry` without its article's HTML, or itself when it holds none. */
+export function withoutHtml(entry: CacheEntry): CacheEntry {
+  if (typeof entry.article.html !== 'string') return entry;
+  return { ...entry, article: { ...entry.article, html: null } };
+}
+
 /**
  * The Article again, with its fields in the order the parser gives them (the email cache hashes them in
- * that order); `html` comes from `parseFull`, called once, on first use.
+ * that order); `html`, unless stored, comes from `parseFull`, called once, on first use.
  */
 export function restoreArticle(stored: StoredArticle, parseFull: () => Article): Article {
   let full: Article | undefined;
   const article: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(stored)) {
-    if (key === 'html') {
+    if (key === 'html' && typeof value === 'string') {
+      article[key] = value;
+    } else if (key === 'html') {
       Object.defineProperty(article, key, {
         enumerable: true,
         get: () => {
