@@ -10,8 +10,8 @@ const WORDS = (
   'Straße Größe Übergang schön grün „Glück auf“ – Maß Öffnung Ärger'
 ).split(' ');
 
-/** A small deterministic PRNG (mulberry32) so every run generates the same text. */
-function random(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): every run generates the same text, and a test's failure repeats. */
+export function random(seed: number): () => number {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;

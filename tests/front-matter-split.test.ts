@@ -2,7 +2,7 @@
 // oracle: the same front matter, body and errors on random sources built from the characters it reads.
 
 import { describe, expect, it } from 'vitest';
-import { generateArticle } from '../bench/generate.ts';
+import { generateArticle, random } from '../bench/generate.ts';
 import { splitFrontMatter } from '../src/content/article.ts';
 import { normalizeText } from '../src/content/text.ts';
 
@@ -24,17 +24,6 @@ function split(source: string): { frontMatter: string; body: string } | 'missing
     expect(error).toMatchObject({ code: 'FRONT_MATTER_MISSING', file: 'x.md', line: 1 });
     return (error as Error).message.includes('not closed') ? 'unclosed' : 'missing';
   }
-}
-
-/** mulberry32, so a failure can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = [

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Lexer, type MarkedOptions, Parser, Tokenizer } from 'marked';
 import { describe, expect, it } from 'vitest';
-import { generateArticle } from '../bench/generate.ts';
+import { generateArticle, random } from '../bench/generate.ts';
 import { splitFrontMatter } from '../src/content/article.ts';
 import { GfmTextTokenizer, gfmTextEnd } from '../src/content/markdown.ts';
 import { repoRoot } from './support/project.ts';
@@ -108,17 +108,6 @@ const PIECES = [
   'Förderturm',
   'Glück auf',
 ];
-
-/** mulberry32: the same strings on every run, so a failure can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomStrings(seed: number, count: number, maxPieces: number): string[] {
   const next = random(seed);
