@@ -19,16 +19,20 @@ function reference(date: Date, timeZone: string) {
       second: 'numeric',
     });
   formats.set(timeZone, format);
-  const parts = format.formatToParts(date);
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    Number(parts.find((entry) => entry.type === type)?.value);
+  // The parts, as Intl names them; the literals (separators) are left out.
+  const parts = Object.fromEntries(
+    format
+      .formatToParts(date)
+      .filter((part) => part.type !== 'literal')
+      .map((part) => [part.type, Number(part.value)]),
+  );
   return {
-    year: part('year'),
-    month: part('month'),
-    day: part('day'),
-    hour: part('hour'),
-    minute: part('minute'),
-    second: part('second'),
+    year: parts.year,
+    month: parts.month,
+    day: parts.day,
+    hour: parts.hour,
+    minute: parts.minute,
+    second: parts.second,
   };
 }
 
