@@ -1,6 +1,16 @@
-// MJML and its dependencies as one CommonJS file, which the email thread loads with a V8 code cache
-// (src/email/code-cache.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms a build; one
-// file from its code cache loads in about half that. bin/kurier.js writes it beside the bundle of src/.
+// The CommonJS packages that a build loads, each with its dependencies as one CommonJS file, which the threads
+// load with a V8 code cache (src/code-cache.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms
+// a build, the render path's packages (handlebars, sanitize-html with postcss and htmlparser2, feed with
+// xml-js, yaml) another ~250; one file each from its code cache loads in about half that. bin/kurier.js writes
+// them beside the bundle of src/, whose imports of them the plugin below turns into loads of these files.
+
+import path from 'node:path';
+
+/**
+ * The packages bundled, each imported by one file of src/. mjml is loaded by src/email/compile.ts itself,
+ * on first use; the others are imported as usual and reach the bundle of src/ through `packedImports`.
+ */
+export const PACKAGES = ['handlebars', 'sanitize-html', 'feed', 'yaml', 'mjml'];
 
 /**
  * Packages that mjml requires at load but that cannot run under the options Kurier gives it
@@ -58,22 +68,50 @@ const leftOut = {
   },
 };
 
-/** The bundle's text, for `root`'s installed mjml; `build` is esbuild's (imported by bin/kurier.js alone). */
-export async function bundleMjml(root, build) {
+/**
+ * The bundle's text of package `name` (one of PACKAGES), as installed in `root`; `build` is esbuild's
+ * (imported by bin/kurier.js alone).
+ */
+export async function bundlePackage(root, build, name) {
   const result = await build({
-    stdin: { contents: "module.exports = require('mjml');", resolveDir: root, sourcefile: 'mjml-entry.cjs' },
+    stdin: {
+      contents: `module.exports = require(${JSON.stringify(name)});`,
+      resolveDir: root,
+      sourcefile: `${name}-entry.cjs`,
+    },
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20.19',
     // Keeps the functions' and classes' names that scope hoisting would rename.
     keepNames: true,
-    plugins: [leftOut],
+    plugins: name === 'mjml' ? [leftOut] : [],
     write: false,
     logLevel: 'error',
     absWorkingDir: root,
   });
   const [file] = result.outputFiles;
-  if (file === undefined) throw new Error('esbuild wrote no MJML bundle');
+  if (file === undefined) throw new Error(`esbuild wrote no bundle of ${name}`);
   return file.contents;
+}
+
+/**
+ * The plugin that turns the src/ bundle's imports of PACKAGES (but mjml) into loads of their bundles through
+ * `codeCacheModule` (src/code-cache.ts). The stand-in is CommonJS, so that esbuild gives `import x from` and
+ * `import { y } from` what Node gives for a CommonJS package: `module.exports` and its properties.
+ */
+export function packedImports(codeCacheModule) {
+  const names = PACKAGES.filter((name) => name !== 'mjml');
+  return {
+    name: 'kurier-packed',
+    setup(build) {
+      const filter = new RegExp(`^(${names.join('|')})$`);
+      build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'kurier-packed' }));
+      build.onLoad({ filter: /.*/, namespace: 'kurier-packed' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(codeCacheModule)}).requirePacked(${JSON.stringify(args.path)});`,
+        loader: 'js',
+        resolveDir: path.dirname(codeCacheModule),
+      }));
+    },
+  };
 }
