@@ -1,16 +1,30 @@
-// The CommonJS packages that a build loads, each with its dependencies as one CommonJS file, which the threads
-// load with a V8 code cache (src/code-cache.ts): `require('mjml')` resolves and compiles 640 modules, ~250 ms
-// a build, the render path's packages (handlebars, sanitize-html with postcss and htmlparser2, feed with
-// xml-js, yaml) another ~250; one file each from its code cache loads in about half that. bin/kurier.js writes
-// them beside the bundle of src/, whose imports of them the plugin below turns into loads of these files.
+// The packages that a build loads, each with its dependencies as one CommonJS file, which the threads load
+// with a V8 code cache (src/code-cache.ts). Node 20 caches the code of neither CommonJS nor ES modules:
+// `require('mjml')` resolves and compiles 640 modules, ~250 ms a build; the render path's CommonJS packages
+// (handlebars, sanitize-html with postcss and htmlparser2, feed with xml-js, yaml) take ~115 ms a thread and
+// the ES modules zod, htmlparser2 with entities, and marked another ~125 ms; one file each from its code
+// cache loads in about a quarter of that (~30 ms and ~40 ms). bin/kurier.js writes them beside the bundle
+// of src/, whose imports of them the plugin below turns into loads of these files.
 
 import path from 'node:path';
 
 /**
  * The packages bundled, each imported by one file of src/. mjml is loaded by src/email/compile.ts itself,
  * on first use; the others are imported as usual and reach the bundle of src/ through `packedImports`.
+ * htmlparser2 and sanitize-html each carry a copy of entities (and sanitize-html one of htmlparser2), as
+ * node_modules gives them the CommonJS build and src/ the ES module one.
  */
-export const PACKAGES = ['handlebars', 'sanitize-html', 'feed', 'yaml', 'mjml'];
+export const PACKAGES = [
+  'handlebars',
+  'sanitize-html',
+  'feed',
+  'yaml',
+  'zod',
+  'marked',
+  'htmlparser2',
+  'entities',
+  'mjml',
+];
 
 /**
  * Packages that mjml requires at load but that cannot run under the options Kurier gives it
