@@ -4,7 +4,7 @@
 // time, threads) sit below all.
 /** Layers from the bottom up; a module may import its own layer and the ones below. */
 const LAYERS = [
-  ['^src/(error|schema|context|environment|time|threads|text|address)\\.ts$'],
+  ['^src/(error|schema|context|environment|time|threads|text|address|code-cache)\\.ts$'],
   ['^src/model\\.ts$'],
   ['^src/content/', '^src/(render|email)/'],
   ['^src/build/'],

@@ -2,6 +2,7 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeCodeCaches } from './code-cache.ts';
 import type { Command } from './commands/command.ts';
 import type { CommandContext, Env, Io } from './context.ts';
 import { resolveRunContext } from './environment.ts';
@@ -154,6 +155,8 @@ export async function runFromProcess(): Promise<void> {
     now: () => new Date(),
     signal: controller.signal,
   });
+  // After the command, so that the caches of the bundled packages hold what the command compiled of them.
+  writeCodeCaches();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }

@@ -2,6 +2,7 @@
 // sources (tests, tsx) and from the bundle that bin/kurier.js runs.
 
 import { parentPort, type ResourceLimits, Worker } from 'node:worker_threads';
+import { writeCodeCaches } from './code-cache.ts';
 import { type ErrorCode, KurierError } from './error.ts';
 
 /** A worker thread that answers its tasks one at a time, in order. */
@@ -109,6 +110,8 @@ export function serveTasks<Request, Response>(
   port.on('message', (request: Request) => {
     previous = previous.then(async () => {
       const response = await handle(request);
+      // Only the first task of a new bundle's folder writes anything: the bundled packages' code caches.
+      writeCodeCaches();
       port.postMessage({ response }, transfer?.(response) ?? []);
     });
   });

@@ -2,12 +2,12 @@
 // into static text and reader fields, ready for thousands of cheap per-reader renders. The one mjml importer.
 
 import { fileURLToPath } from 'node:url';
+import { type CodeCacheState, readCachedModule } from '../code-cache.ts';
 import { KurierError } from '../error.ts';
 import type { Article, Site } from '../model.ts';
 import { compileTemplate, type Segment, type TemplateHelper } from '../render/handlebars.ts';
 import { formatDate, joinNames, planStrings, type Strings } from '../render/strings.ts';
 import { CONTENT_WIDTH, planEmailArticleHtml } from './article-html.ts';
-import { type CodeCacheState, readCachedModule } from './code-cache.ts';
 import { type CompiledEmail, EXTRA_FIELD_PREFIX, READER_FIELDS } from './model.ts';
 import type { EmailTemplates, TemplateSource } from './read-templates.ts';
 import { planWebReader, prepareEmail, renderEmail } from './render.ts';
@@ -24,7 +24,7 @@ export interface Mjml {
 }
 
 /**
- * MJML from the one-file bundle that bin/kurier.js writes (bin/mjml-bundle.js), with its V8 code cache
+ * MJML from the one-file bundle that bin/kurier.js writes (bin/packages.js), with its V8 code cache
  * beside it: loading the bundle from its cache takes less than half of `import('mjml')`'s 640 modules.
  */
 export function readBundledMjml(bundleFile: string): Mjml {
@@ -102,7 +102,7 @@ const MARKER = /__kurier_field_(\d+)__/g;
 const SNIPPET_LENGTH = 140;
 const PREHEADER_FILLER = '&#847;&zwnj;&nbsp;';
 
-/** The code of the error that bin/mjml-bundle.js's stubs throw. */
+/** The code of the error that bin/packages.js's stubs throw. */
 const LEFT_OUT_CODE = 'KURIER_MJML_LEFT_OUT';
 
 export async function compileEmail(
@@ -301,7 +301,7 @@ export async function renderMjml(
     // `fonts: {}`: MJML otherwise links Google Fonts for the font names it knows, a request to Google on every
     // open. No minify: mjml 5.4.1's minifier needs cssnano 8, which does not run on Node 20. The juice options
     // keep an image's numeric height attribute (Outlook sizes by it) instead of copying "auto" from the CSS.
-    // bin/mjml-bundle.js leaves out the packages that only other options use: keep the two in step.
+    // bin/packages.js leaves out the packages that only other options use: keep the two in step.
     const result = await mjml2html(source, {
       validationLevel: 'strict',
       fonts: {},

@@ -1,10 +1,12 @@
-// Loads one CommonJS file (the MJML bundle that bin/kurier.js writes) with a V8 code cache beside it: with
-// the cache V8 neither parses nor compiles the functions that the first run used, which halves MJML's load.
+// Loads the CommonJS bundles of packages that bin/kurier.js writes beside the bundle of src/ (bin/packages.js)
+// with a V8 code cache beside each: with the cache V8 neither parses nor compiles the functions that the
+// first run used, which halves MJML's load and that of the render path's packages.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 
@@ -91,4 +93,28 @@ function writeCodeCache(cacheFile: string, identity: string, data: Buffer): void
 
 function digest(identity: string, data: Buffer): Buffer {
   return createHash('sha256').update(identity).update('\0').update(data).digest();
+}
+
+const packed = new Map<string, CachedModule>();
+
+/**
+ * The package `name` from its bundle beside this module, once per thread. The bundle of src/ imports the
+ * packages of bin/packages.js through this (its esbuild plugin); the sources import them as they are.
+ */
+export function requirePacked(name: string): unknown {
+  let loaded = packed.get(name);
+  if (loaded === undefined) {
+    const file = fileURLToPath(new URL(`./${name}.cjs`, import.meta.url));
+    loaded = readCachedModule(file, `${file}.v8cache`);
+    packed.set(name, loaded);
+  }
+  return loaded.exports;
+}
+
+/**
+ * Writes the code cache of each bundle this thread loaded without a usable one. Called when a command or a
+ * thread's task is done, so that the cache holds the functions compiled on the way, not only the top level.
+ */
+export function writeCodeCaches(): void {
+  for (const loaded of packed.values()) loaded.writeCodeCache();
 }

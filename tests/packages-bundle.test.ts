@@ -1,5 +1,6 @@
-// The MJML bundle of bin/mjml-bundle.js, loaded as the email thread loads it (with its V8 code cache), gives
-// byte for byte the emails of the mjml package; a stubbed-out package fails loudly; a damaged cache is rebuilt.
+// The package bundles of bin/packages.js, loaded as the threads load them (with their V8 code caches), give
+// byte for byte what the packages give: MJML's emails, and a whole build's pages, feeds and emails; a
+// stubbed-out package fails loudly; a damaged cache is rebuilt.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleMjml, LEFT_OUT_CODE } from '../bin/mjml-bundle.js';
+import { bundlePackage, LEFT_OUT_CODE, PACKAGES } from '../bin/packages.js';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/email/compile.ts';
@@ -99,7 +100,7 @@ beforeAll(async () => {
   folder = await mkdtemp(path.join(os.tmpdir(), 'kurier-mjml-'));
   bundleFile = path.join(folder, 'mjml.cjs');
   cacheFile = `${bundleFile}.v8cache`;
-  await writeFile(bundleFile, await bundleMjml(root, build));
+  await writeFile(bundleFile, await bundlePackage(root, build, 'mjml'));
 }, 60_000);
 
 afterAll(async () => {
@@ -170,30 +171,40 @@ describe('the MJML bundle', () => {
   });
 });
 
+/** Runs `node bin/kurier.js build` on `project`. */
+function buildThroughBin(project: string): void {
+  const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, KURIER_ROOT: project },
+  });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+}
+
 describe('a build through bin/kurier.js', () => {
-  it('compiles its emails with the MJML bundle beside its own, byte for byte as the sources do', async () => {
+  it('writes with the package bundles beside its own, byte for byte, what the sources write', async () => {
     const bundled = await project();
     const sources = await project();
-    const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: { ...process.env, KURIER_ROOT: bundled },
-    });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    buildThroughBin(bundled);
     expect((await runCli(sources, ['build'])).code).toBe(0);
-    const emails = async (project: string) =>
-      new Map(
-        [...(await readTree(path.join(project, 'out')))].filter(([file]) =>
-          /\/email\.(html|txt)$/.test(file),
-        ),
-      );
-    const fromBundle = await emails(bundled);
-    expect(fromBundle.size).toBe(2);
-    expectSameFiles(fromBundle, await emails(sources));
-    // Only the bundled loader writes a code cache, beside the bundle in the folder of the run's bundle.
+    const fromBundle = await readTree(path.join(bundled, 'out'));
+    expect([...fromBundle.keys()].filter((file) => /\/email\.(html|txt)$/.test(file))).toHaveLength(2);
+    expect([...fromBundle.keys()]).toEqual(expect.arrayContaining(['feed.xml', 'index.html']));
+    expectSameFiles(fromBundle, await readTree(path.join(sources, 'out')));
+
+    // Only the bundled loader writes code caches, beside the bundles in the folder of the run's bundle; a
+    // build whose caches are all damaged rewrites them and writes the same files.
     const cache = path.join(repoRoot, 'node_modules', '.cache', 'kurier');
-    const folders = await readdir(cache);
-    expect(folders.some((folder) => existsSync(path.join(cache, folder, 'mjml.cjs.v8cache')))).toBe(true);
+    const folders = (await readdir(cache)).map((folder) => path.join(cache, folder));
+    const folder = folders.find((candidate) => existsSync(path.join(candidate, 'kurier.js')));
+    if (folder === undefined) throw new Error(`no bundle of src/ in ${cache}`);
+    const caches = PACKAGES.map((name) => path.join(folder, `${name}.cjs.v8cache`));
+    for (const file of caches) expect(existsSync(file), file).toBe(true);
+    for (const file of caches) await writeFile(file, Buffer.from('not a code cache at all'));
+    const again = await project();
+    buildThroughBin(again);
+    expectSameFiles(await readTree(path.join(again, 'out')), fromBundle);
+    for (const file of caches) expect((await readFile(file)).length, file).toBeGreaterThan(1000);
   }, 60_000);
 });

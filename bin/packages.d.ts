@@ -1,0 +1,16 @@
+// Types of bin/packages.js, for the test that builds through the package bundles.
+
+/** The packages bundled, one CommonJS file each. */
+export declare const PACKAGES: readonly string[];
+/** Packages replaced by stubs that throw when called. */
+export declare const LEFT_OUT: readonly string[];
+/** The `code` of a stub's error. */
+export declare const LEFT_OUT_CODE: string;
+/** Package `name` and its dependencies as one CommonJS file's text, as installed in `root`, by esbuild's `build`. */
+export declare function bundlePackage(
+  root: string,
+  build: typeof import('esbuild').build,
+  name: string,
+): Promise<Uint8Array>;
+/** The esbuild plugin that loads the src/ bundle's imports of PACKAGES from their bundles. */
+export declare function packedImports(codeCacheModule: string): import('esbuild').Plugin;
