@@ -27,11 +27,12 @@ const lockFile = path.join(root, 'package-lock.json');
  */
 function namePackagesBundle() {
   const hash = createHash('sha256').update(BUNDLER);
-  for (const file of [lockFile, fileURLToPath(new URL('./packages.js', import.meta.url))])
-    hash.update(existsSync(file) ? readFileSync(file) : '').update('\0');
+  hash.update(existsSync(lockFile) ? readFileSync(lockFile) : '').update('\0');
+  hash.update(readFileSync(fileURLToPath(new URL('./packages.js', import.meta.url)))).update('\0');
   return `packages-${hash.digest('hex').slice(0, 16)}`;
 }
 
+/** The bundle's name: its sources, and through `packagesName` the lock file and how packages are bundled. */
 function hashSources(packagesName) {
   const hash = createHash('sha256').update(BUNDLER).update(packagesName);
   const src = path.join(root, 'src');
@@ -39,9 +40,8 @@ function hashSources(packagesName) {
     .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
-  for (const file of [...files, lockFile]) {
-    const text = existsSync(file) ? readFileSync(file) : '';
-    hash.update(path.relative(root, file)).update('\0').update(text).update('\0');
+  for (const file of files) {
+    hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }

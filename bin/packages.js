@@ -35,7 +35,7 @@ export const PACKAGES = [
  * - undici, encoding-sniffer (iconv-lite) and parse5-parser-stream: only cheerio's fromURL, loadBuffer,
  *   stringStream and decodeStream; mjml and juice call cheerio's load.
  * Each becomes a stub that throws when anything of it is called, so a wrong entry fails loudly instead
- * of changing the email; tests/mjml-bundle.test.ts compiles the sample emails both ways and compares.
+ * of changing the email; tests/packages-bundle.test.ts compiles the sample emails both ways and compares.
  */
 export const LEFT_OUT = [
   'js-beautify',
@@ -53,7 +53,7 @@ export const LEFT_OUT_CODE = 'KURIER_MJML_LEFT_OUT';
 function stubSource(name) {
   return `'use strict';
 function fail(path) {
-  const error = new Error(${JSON.stringify(name)} + ' (' + path + ') was called, but it is left out of the MJML bundle because it cannot run under Kurier\\'s options; remove it from LEFT_OUT in bin/mjml-bundle.js.');
+  const error = new Error(${JSON.stringify(name)} + ' (' + path + ') was called, but it is left out of the MJML bundle because it cannot run under Kurier\\'s options; remove it from LEFT_OUT in bin/packages.js.');
   error.code = ${JSON.stringify(LEFT_OUT_CODE)};
   throw error;
 }
