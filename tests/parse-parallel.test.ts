@@ -115,4 +115,55 @@ describe('parseContentInParallel', () => {
     expect(failing.pages.size).toBe(0);
     expect(failing.results.filter((result) => result instanceof KurierError)).toEqual([]);
   });
+
+  it('renders on the workers the pages of the articles this thread parsed too, and none of a draft', async () => {
+    const input = sources(400);
+    const draft = input.articles[5];
+    if (draft === undefined) throw new Error('no article 5');
+    const drafted = {
+      ...input,
+      articles: input.articles.map((file) =>
+        file === draft
+          ? { ...file, text: file.text.replace('author: Rolevinck', 'author: Rolevinck\ndraft: true') }
+          : file,
+      ),
+    };
+    const site = parseSite(settings.text, settings.path);
+    const templates = await readPageTemplates(path.join(repoRoot, 'templates'));
+    const taken: string[] = [];
+    const { results, pages } = await parseArticles(
+      drafted.articles,
+      site,
+      startParseWorkers(settings, 400, { count: 1, pageTemplates: templates }),
+      {
+        pagesOnWorkers: true,
+        // Every tenth page is taken as it comes, as a first build writes it; the rest are kept.
+        takePage: (article) => {
+          if (!article.slug.endsWith('0')) return false;
+          taken.push(article.slug);
+          return true;
+        },
+      },
+    );
+    const articles = results.filter((result): result is Article => !(result instanceof KurierError));
+    const published = articles.filter((article) => !article.draft);
+    expect(published).toHaveLength(399);
+    expect(taken.sort()).toEqual(
+      published
+        .map((article) => article.slug)
+        .filter((slug) => slug.endsWith('0'))
+        .sort(),
+    );
+    expect(pages.size).toBe(399 - taken.length);
+    const expected = new Map(
+      [...renderPages(site, published, templates)].slice(2).map((file) => [file.path, file.content]),
+    );
+    for (const [article, page] of pages) {
+      expect(Buffer.from(page).toString('utf8'), article.slug).toBe(
+        expected.get(`${article.path}index.html`),
+      );
+    }
+    expect(articles.find((article) => article.draft)?.slug).toBe('artikel-5');
+    expect([...pages.keys()].some((article) => article.draft)).toBe(false);
+  });
 });

@@ -5,7 +5,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Disk, realDisk, writeOut } from '../src/build/write-out.ts';
+import {
+  type Disk,
+  discardFreshOut,
+  realDisk,
+  startFreshOut,
+  writeFreshPage,
+  writeOut,
+} from '../src/build/write-out.ts';
 import type { OutputFile } from '../src/model.ts';
 import { errorOf } from './support/errors.ts';
 import { readTree } from './support/project.ts';
@@ -316,5 +323,67 @@ describe('writeOut', () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
     writeOut(out, SECOND, options);
     expect(JSON.parse(await readFile(manifestFile, 'utf8')).files).toContain('neu/tief/index.html');
+  });
+});
+
+describe('a first build that writes pages ahead', () => {
+  const pages = FIRST.filter((file) => file.path.endsWith('/index.html'));
+  const rest = FIRST.filter((file) => !file.path.endsWith('/index.html'));
+
+  it('renames the fresh folder with its pages into place, and lists them', async () => {
+    const { out, options, manifestFile } = await place();
+    const fresh = startFreshOut(out);
+    if (fresh === undefined) throw new Error('no fresh folder');
+    for (const page of pages) expect(writeFreshPage(fresh, page.path, Buffer.from(page.content))).toBe(true);
+    // A second page at one path is refused: the first stays.
+    expect(writeFreshPage(fresh, 'a/index.html', Buffer.from('<p>zweite</p>'))).toBe(false);
+    const written = writeOut(out, rest, { ...options, fresh });
+    const expected = await place();
+    writeOut(expected.out, FIRST, expected.options);
+    expect(await snapshot(out)).toEqual(await snapshot(expected.out));
+    expect(written.map((file) => file.path).sort()).toEqual(FIRST.map((file) => file.path).sort());
+    expect(JSON.parse(await readFile(manifestFile, 'utf8'))).toEqual(
+      JSON.parse(await readFile(expected.manifestFile, 'utf8')),
+    );
+    expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toEqual([]);
+  });
+
+  it('writes the pages again when out/ appeared while it ran, and removes the fresh folder', async () => {
+    const { out, options } = await place();
+    const fresh = startFreshOut(out);
+    if (fresh === undefined) throw new Error('no fresh folder');
+    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    // out/ was made in the meantime (empty, so that its files are no one's).
+    await mkdir(out);
+    writeOut(out, rest, { ...options, fresh });
+    const expected = await place();
+    writeOut(expected.out, FIRST, expected.options);
+    expect(await snapshot(out)).toEqual(await snapshot(expected.out));
+    expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toEqual([]);
+  });
+
+  it('fails cleanly when another first build removed the pages it wrote ahead', async () => {
+    const { out, options } = await place();
+    const fresh = startFreshOut(out);
+    if (fresh === undefined) throw new Error('no fresh folder');
+    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    // The other build clears fresh folders it takes for litter, and makes out/ first.
+    writeOut(out, SECOND, options);
+    const before = await snapshot(out);
+    const error = errorOf(() => writeOut(out, rest, { ...options, fresh }));
+    expect([error.code, error.file]).toEqual(['WRITE_FAILED', 'out/alt/index.html']);
+    expect(error.message).toContain('Build again, one build at a time.');
+    expect(await snapshot(out)).toEqual(before);
+  });
+
+  it('makes no fresh folder when out/ exists, and removes one that is not used', async () => {
+    const { out, options } = await place();
+    writeOut(out, FIRST, options);
+    expect(startFreshOut(out)).toBeUndefined();
+    await rm(out, { recursive: true });
+    const fresh = startFreshOut(out);
+    expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toHaveLength(1);
+    discardFreshOut(fresh);
+    expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toEqual([]);
   });
 });

@@ -40,7 +40,17 @@ import {
 import type { ParseWorker } from './parse-content.ts';
 import { readPageTemplates } from './read-templates.ts';
 import { planOutput, readStaticFiles, STATIC_DIR } from './static-files.ts';
-import { checkOutDir, type Disk, isOutRemembered, type WrittenFile, writeOut } from './write-out.ts';
+import {
+  checkOutDir,
+  type Disk,
+  discardFreshOut,
+  type FreshOut,
+  isOutRemembered,
+  startFreshOut,
+  type WrittenFile,
+  writeFreshPage,
+  writeOut,
+} from './write-out.ts';
 
 export interface BuildOptions {
   /** The project: content/ and templates/ below it. */
@@ -153,7 +163,10 @@ interface BuildContent {
 /**
  * Reads content/ and parses what the parse cache does not hold: an article whose source, settings and code
  * are unchanged comes from the cache, its HTML parsed again only if a renderer asks for it. Parse workers
- * start before the files are read when there is no cache, else once the misses are known.
+ * start before the files are read when there is no cache, else once the misses are known. In a first build,
+ * the workers' pages go into the `fresh` folder as they come: creating the files overlaps the parse, and no
+ * page waits in memory for the end of the build. Only this thread writes: two threads creating files in one
+ * folder contended for it, and took longer.
  */
 async function readContent(
   root: string,
@@ -161,6 +174,7 @@ async function readContent(
   memory: BuildMemory,
   persistent: boolean,
   pageTemplates: PageTemplates,
+  fresh: FreshOut | undefined,
   onEmailsLikely: () => void,
 ): Promise<BuildContent> {
   const cache = memory.parse ?? (await readParseCache(stateDir));
@@ -178,9 +192,11 @@ async function readContent(
       if (early !== undefined) workers = early.startParseWorkers(settings, count, { pageTemplates });
     },
     known,
+    // Without a cache, every article is parsed: each is read (and hashed) as its chunk goes to a parser.
+    cache === undefined,
   );
   const key = hashText(planCodeVersion(), sources.settings.text);
-  const hashes = new Map(sources.articles.map((source) => [source.path, hashSource(source)]));
+  const hashesOf = () => new Map(sources.articles.map((source) => [source.path, hashSource(source)]));
   const stamps = new Map(
     sources.articles.map((source) => {
       const stamp = known.get(source.path)?.stamp;
@@ -210,7 +226,7 @@ async function readContent(
   const unchanged =
     plan !== undefined &&
     usable.size === sources.articles.length &&
-    sources.articles.every((source) => usable.get(source.path)?.hash === hashes.get(source.path));
+    sources.articles.every((source) => usable.get(source.path)?.hash === hashSource(source));
   if (unchanged) {
     const site = plan.site as Site;
     const restorePlanned = (file: string) => {
@@ -227,15 +243,19 @@ async function readContent(
     );
     if (!restamped) {
       memory.parse = cache;
-      return { site, articles, drafts, key, hashes, changed: false, pages: new Map() };
+      return { site, articles, drafts, key, hashes: hashesOf(), changed: false, pages: new Map() };
     }
     const entries = new Map([...usable].map(([file, entry]) => [file, withStamp(entry, stamps.get(file))]));
     memory.parse = { key, articles: entries, plan };
-    return { site, articles, drafts, key, hashes, changed: true, pages: new Map() };
+    return { site, articles, drafts, key, hashes: hashesOf(), changed: true, pages: new Map() };
   }
 
   const misses = sources.articles.filter(
-    (source) => usable.get(source.path)?.hash !== hashes.get(source.path),
+    // Not hashed when not in the cache: a first build reads the file only when it parses it.
+    (source) => {
+      const stored = usable.get(source.path);
+      return stored === undefined || stored.hash !== hashSource(source);
+    },
   );
   // An article new or among the last build's newest may need its email compiled; an older one edited (or
   // redated, a rare case that only waits longer) does not start the email thread for nothing.
@@ -247,14 +267,22 @@ async function readContent(
   // The settings are part of the key: a plan made under it holds the site they give.
   const site =
     plan === undefined ? parse.parseSite(sources.settings.text, sources.settings.path) : (plan.site as Site);
-  if (workers.length === 0 && misses.length > 0)
+  if (workers.length === 0 && misses.length > 0) {
     workers = parse.startParseWorkers(sources.settings, misses.length, { pageTemplates });
-  const { results: parsed, pages } = await parse.parseArticles(misses, site, workers);
+  }
+  const { results: parsed, pages } = await parse.parseArticles(misses, site, workers, {
+    pagesOnWorkers: true,
+    onTaken: hashSource,
+    takePage:
+      fresh === undefined
+        ? undefined
+        : (article, page) => writeFreshPage(fresh, `${article.path}index.html`, page),
+  });
   const next = new Map<string, CacheEntry>();
-  const fresh = new Map<string, Article>();
+  const justParsed = new Map<string, Article>();
   let missIndex = 0;
   const results = sources.articles.map((source) => {
-    const hash = hashes.get(source.path) ?? '';
+    const hash = hashSource(source);
     const stored = usable.get(source.path);
     if (stored?.hash === hash) {
       next.set(source.path, withStamp(stored, stamps.get(source.path)));
@@ -264,7 +292,7 @@ async function readContent(
     if (!(result instanceof KurierError)) {
       next.set(source.path, withStamp({ hash, article: planStoredArticle(result) }, stamps.get(source.path)));
       kept.set(hash, result);
-      fresh.set(source.path, result);
+      justParsed.set(source.path, result);
     }
     return result;
   });
@@ -282,7 +310,7 @@ async function readContent(
   // the twenty newest again. Only what this build parsed is stored so; older entries keep what they hold.
   const fed = new Set(content.articles.slice(0, Math.max(0, site.feedEntries)).map((a) => a.sourcePath));
   for (const [file, entry] of next) {
-    const article = fresh.get(file);
+    const article = justParsed.get(file);
     if (fed.has(file) && article !== undefined) {
       next.set(file, { ...entry, article: planStoredArticle(article, true) });
     } else if (!fed.has(file)) {
@@ -298,7 +326,15 @@ async function readContent(
       drafts: content.drafts.map((article) => article.sourcePath),
     },
   };
-  return { site, articles: content.articles, drafts: content.drafts, key, hashes, changed: true, pages };
+  return {
+    site,
+    articles: content.articles,
+    drafts: content.drafts,
+    key,
+    hashes: hashesOf(),
+    changed: true,
+    pages,
+  };
 }
 
 interface PlannedEmail {
@@ -425,9 +461,13 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
   if (options.memory !== undefined || !existsSync(path.join(options.stateDir, 'cache', 'emails'))) {
     compiler.warm();
   }
+  // A first build writes its pages as it has them; through a fault-injecting disk (tests), all in writeOut.
+  const fresh = options.disk === undefined ? startFreshOut(options.outDir) : undefined;
   try {
-    return await buildWith(options, memory, compiler);
+    return await buildWith(options, memory, compiler, fresh);
   } finally {
+    // Gone already if it became out/.
+    discardFreshOut(fresh);
     if (options.memory === undefined) await compiler.stop();
     else options.memory.emails = compiler;
   }
@@ -437,6 +477,7 @@ async function buildWith(
   options: BuildOptions,
   memory: BuildMemory,
   compiler: EmailCompiler,
+  fresh: FreshOut | undefined,
 ): Promise<BuildResult> {
   const templatesDir = path.join(options.root, 'templates');
   // Read first: the parse workers render the pages of the articles they parse.
@@ -447,6 +488,7 @@ async function buildWith(
     memory,
     options.memory !== undefined,
     pageTemplates,
+    fresh,
     () => compiler.warm(),
   );
   const { site, articles } = content;
@@ -505,9 +547,19 @@ async function buildWith(
     for (const file of render.renderFeeds(site, articles)) made.set(file.path, encode(file.content));
   }
   if (render !== undefined && renderIndex) {
-    const unrendered = pagesToRender.filter((article) => !content.pages.has(article));
+    const unrendered = pagesToRender.filter(
+      (article) => !content.pages.has(article) && fresh?.files.has(`${article.path}index.html`) !== true,
+    );
     for (const file of render.renderPages(site, articles, pageTemplates, unrendered)) {
-      made.set(file.path, encode(file.content));
+      const bytes = encode(file.content);
+      // A first build's pages go into the fresh folder at once, as the workers' did (readContent).
+      if (
+        fresh === undefined ||
+        !file.path.endsWith('/index.html') ||
+        !writeFreshPage(fresh, file.path, bytes)
+      ) {
+        made.set(file.path, bytes);
+      }
     }
     for (const article of pagesToRender) {
       const page = content.pages.get(article);
@@ -519,15 +571,20 @@ async function buildWith(
   memory.out ??= {};
   const outMemory = memory.out;
   const written = new Set<string>();
+  const ahead: ReadonlyMap<string, number> = fresh?.files ?? new Map();
+  let freshLeft = fresh;
   const write = (made: ReadonlyMap<string, Uint8Array>, later: ReadonlySet<string>) => {
     // In the order a first build makes them; a file still current in out/, or written by this build's first
-    // write, is only named, with its size.
+    // write, is only named, with its size, and so is a page already in the fresh folder.
     const files: OutputFile[] = [];
     const kept = new Map<string, number>();
+    const fromFresh: string[] = [];
     for (const file of keys.keys()) {
       const bytes = made.get(file);
-      if (bytes !== undefined && written.has(file)) kept.set(file, bytes.byteLength);
+      const size = bytes?.byteLength ?? ahead.get(file);
+      if (size !== undefined && written.has(file)) kept.set(file, size);
       else if (bytes !== undefined) files.push({ path: file, content: bytes });
+      else if (size !== undefined) fromFresh.push(file);
       else if (!later.has(file)) kept.set(file, records.get(file)?.size ?? 0);
       else {
         // An email still compiling: its last version stays (as it is) until the next write replaces it.
@@ -535,16 +592,20 @@ async function buildWith(
         if (info?.isFile() === true) kept.set(file, info.size);
       }
     }
-    const named = [...kept.keys()].map((file) => ({ path: file, content: '' }));
-    const output = planOutput([...files, ...named], staticFiles).filter((file) => !kept.has(file.path));
+    const named = [...kept.keys(), ...fromFresh].map((file) => ({ path: file, content: '' }));
+    const output = planOutput([...files, ...named], staticFiles).filter(
+      (file) => !kept.has(file.path) && !ahead.has(file.path),
+    );
     const result = writeOut(options.outDir, output, {
       outName,
       manifestFile: path.join(options.stateDir, 'written', `${encodeURIComponent(outName)}.json`),
       current: kept,
       ...(options.disk === undefined ? {} : { disk: options.disk }),
       memory: outMemory,
+      fresh: freshLeft,
     });
-    for (const file of files) written.add(file.path);
+    freshLeft = undefined;
+    for (const file of [...files.map(({ path }) => path), ...fromFresh]) written.add(file);
     return result;
   };
   const early = emailsLater

@@ -1,7 +1,9 @@
 // Parsing is the build's largest CPU cost (~0.3 ms an article); on a site of thousands of articles it is
-// shared between this thread and worker threads, one per further core. A worker also renders the page of
-// each article it parses: after parsing, the main thread alone still had every page to render, encode and
-// write while the workers idled (at 10,000 articles, 1.5 s of a 10 s build).
+// shared between this thread and worker threads, one per further core. The workers also render the pages:
+// of each article they parse, and of each chunk this thread parsed, sent to them as soon as it is parsed.
+// After parsing, the main thread alone had every page to render, encode and write while the workers idled
+// (at 10,000 articles, 1.5 s of a 10 s build); rendering them here during the parse instead cost 1 s of
+// CPU and 150 MB more (the pages' garbage amid the parse's).
 
 import { availableParallelism } from 'node:os';
 import { parseArticle } from '../content/article.ts';
@@ -24,17 +26,22 @@ export interface ParseWorkerData {
   readonly pageTemplates?: PageTemplates | undefined;
 }
 
-export interface ParseRequest {
-  readonly start: number;
-  readonly files: readonly SourceFile[];
-}
+/** Files to parse (and render), or articles this thread parsed, whose pages to render. */
+export type ParseRequest =
+  | { readonly files: readonly SourceFile[] }
+  | { readonly articles: readonly Article[] };
 
 /** `page`: the article's page as UTF-8, if the worker could render it (else the main thread renders it). */
 export type ParseResult =
   | { readonly article: Article; readonly page?: Uint8Array | undefined }
   | { readonly error: SerializedError };
 
-export type ParseWorker = TaskWorker<ParseRequest, ParseResult[]>;
+/** The answer to a request of articles: each one's page, as in ParseResult. */
+export interface RenderedPage {
+  readonly page?: Uint8Array | undefined;
+}
+
+export type ParseWorker = TaskWorker<ParseRequest, (ParseResult | RenderedPage)[]>;
 
 export const PARSE_WORKER: WorkerModule = { source: 'build/parse-worker.ts', bundled: 'parse-worker' };
 
@@ -50,10 +57,19 @@ export function planParseResult(file: SourceFile, site: Site): ParseResult {
 const encoder = new TextEncoder();
 
 /**
- * The file parsed, with its article's page as `renderPage` makes it (for drafts too: which articles are
- * published is known only once all are parsed). A page that fails is left out: the build renders it again
- * and reports the error as it would have.
+ * The article's page as `renderPage` makes it, unless it is a draft (never published). A page that fails is
+ * left out: the build renders it again and reports the error as it would have.
  */
+export function planPage(article: Article, renderPage: (article: Article) => string): RenderedPage {
+  if (article.draft) return {};
+  try {
+    return { page: encoder.encode(renderPage(article)) };
+  } catch {
+    return {};
+  }
+}
+
+/** The file parsed, with its article's page (planPage). */
 export function planParsedPage(
   file: SourceFile,
   site: Site,
@@ -61,11 +77,7 @@ export function planParsedPage(
 ): ParseResult {
   const result = planParseResult(file, site);
   if (renderPage === undefined || !('article' in result)) return result;
-  try {
-    return { ...result, page: encoder.encode(renderPage(result.article)) };
-  } catch {
-    return result;
-  }
+  return { ...result, ...planPage(result.article, renderPage) };
 }
 
 /** Below this many articles, a worker (ready after ~0.2 s) would cost more than it saves. */
@@ -85,50 +97,85 @@ export function startParseWorkers(
     options.count ?? (articleCount < PARALLEL_FROM ? 0 : Math.min(3, availableParallelism() - 1));
   const data: ParseWorkerData = { settings, pageTemplates: options.pageTemplates };
   return Array.from({ length: workers }, () =>
-    startTaskWorker<ParseRequest, ParseResult[]>(PARSE_WORKER, data),
+    startTaskWorker<ParseRequest, (ParseResult | RenderedPage)[]>(PARSE_WORKER, data),
   );
 }
 
 export interface ParsedArticles {
   /** In file order: each an Article or the KurierError of that file. */
   readonly results: (Article | KurierError)[];
-  /** The pages the workers rendered, by article. */
+  /** The pages the workers rendered, by article, but for those `takePage` took. */
   readonly pages: ReadonlyMap<Article, Uint8Array>;
 }
 
 /**
  * Parses every file, in order. This thread parses a share too (unless `mainThreadShare` is false, which
- * tests use to prove the workers' results), without rendering pages: rendering them here as well, while the
- * parse's garbage is collected, cost a 10,000-article build 1 s of CPU and 150 MB more. The workers are
- * stopped when all is parsed.
+ * tests use to prove the workers' results), and sends each chunk's articles to a worker for their pages if
+ * `pagesOnWorkers`. Each page a worker rendered is offered to `takePage` as it comes in, between this
+ * thread's chunks (a first build writes it at once); a page it takes is not kept. `onTaken` sees each file
+ * as its chunk is handed out (a first build hashes it then, as it is read). The workers are stopped when
+ * all is parsed and rendered.
  */
 export async function parseArticles(
   files: readonly SourceFile[],
   site: Site,
   workers: readonly ParseWorker[],
-  options: { readonly mainThreadShare?: boolean } = {},
+  options: {
+    readonly mainThreadShare?: boolean;
+    readonly pagesOnWorkers?: boolean;
+    readonly takePage?: ((article: Article, page: Uint8Array) => boolean) | undefined;
+    readonly onTaken?: ((file: SourceFile) => void) | undefined;
+  } = {},
 ): Promise<ParsedArticles> {
   const results: ParseResult[] = new Array(files.length);
   let next = 0;
-  const take = (): ParseRequest | undefined => {
+  const take = (): { start: number; files: SourceFile[] } | undefined => {
     if (next >= files.length) return undefined;
     const start = next;
     next = Math.min(files.length, next + CHUNK);
-    return { start, files: files.slice(start, next) };
+    const chunk = files.slice(start, next);
+    if (options.onTaken !== undefined) chunk.forEach(options.onTaken);
+    return { start, files: chunk };
   };
-  const store = (start: number, chunk: readonly ParseResult[]) => {
-    chunk.forEach((result, offset) => {
-      results[start + offset] = result;
+  const store = (index: number, article: Article, page: Uint8Array | undefined) => {
+    results[index] =
+      page === undefined || options.takePage?.(article, page) === true ? { article } : { article, page };
+  };
+
+  // The articles this thread parsed whose pages a worker is still to render, a chunk at a time. A worker
+  // takes them before a chunk to parse: sent at once instead, they waited in the worker's queue as copies
+  // (20 MB more at 1,000 articles).
+  const unrendered: { readonly index: number; readonly article: Article }[][] = [];
+  const render = async (worker: ParseWorker, chunk: readonly { index: number; article: Article }[]) => {
+    const answers = (await worker.run({ articles: chunk.map(({ article }) => article) })) as RenderedPage[];
+    answers.forEach((answer, offset) => {
+      const parsed = chunk[offset];
+      if (parsed !== undefined) store(parsed.index, parsed.article, answer.page);
     });
   };
 
+  // Two tasks in flight a worker: this thread hands out the next one only between its own chunks, so with
+  // one a worker waited up to a chunk's time for its next (a fifth of its time at 10,000 articles).
   const workersDone = Promise.all(
-    workers.map(async (worker) => {
-      await worker.ready;
-      for (let request = take(); request !== undefined; request = take()) {
-        store(request.start, await worker.run(request));
-      }
-    }),
+    workers
+      .flatMap((worker) => [worker, worker])
+      .map(async (worker) => {
+        await worker.ready;
+        for (;;) {
+          const pages = unrendered.shift();
+          if (pages !== undefined) {
+            await render(worker, pages);
+            continue;
+          }
+          const request = take();
+          if (request === undefined) break;
+          const chunk = (await worker.run({ files: request.files })) as ParseResult[];
+          chunk.forEach((result, offset) => {
+            if ('article' in result) store(request.start + offset, result.article, result.page);
+            else results[request.start + offset] = result;
+          });
+        }
+      }),
   );
   // Marked as handled now; a worker's error is rethrown by the await below, after this thread's share.
   workersDone.catch(() => undefined);
@@ -136,14 +183,29 @@ export async function parseArticles(
   // A chunk at a time, yielding between chunks so that the workers are fed promptly.
   const share = options.mainThreadShare !== false || workers.length === 0;
   for (let request = share ? take() : undefined; request !== undefined; request = take()) {
-    store(
-      request.start,
-      request.files.map((file) => planParseResult(file, site)),
+    const chunk = request.files.map((file) => planParseResult(file, site));
+    const start = request.start;
+    chunk.forEach((result, offset) => {
+      results[start + offset] = result;
+    });
+    const published = chunk.flatMap((result, offset) =>
+      'article' in result && !result.article.draft
+        ? [{ index: start + offset, article: result.article }]
+        : [],
     );
+    if (options.pagesOnWorkers === true && workers.length > 0 && published.length > 0)
+      unrendered.push(published);
     await new Promise((resolve) => setImmediate(resolve));
   }
   try {
     await workersDone;
+    // What this thread parsed after the workers ran out of chunks.
+    await Promise.all(
+      unrendered.splice(0).map((pages, index) => {
+        const worker = workers[index % workers.length];
+        return worker === undefined ? undefined : render(worker, pages);
+      }),
+    );
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
   }

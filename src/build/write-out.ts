@@ -46,6 +46,8 @@ export interface WriteOptions {
   readonly disk?: Disk;
   /** Kept by a process that writes the same out/ again and again (kurier serve); see OutMemory. */
   readonly memory?: OutMemory;
+  /** A first build's fresh folder, with the pages written into it ahead (startFreshOut). */
+  readonly fresh?: FreshOut | undefined;
 }
 
 /**
@@ -291,29 +293,100 @@ function ancestorsOf(file: string): string[] {
 }
 
 /**
- * A first build: every file written straight into a fresh folder beside out/, which is renamed into place
+ * A first build's folder beside out/: every file is written straight into it, and it is renamed into place
  * whole at the end. No temporary name and rename per file (a third of the system calls); a failure removes
- * the fresh folder, and out/ never existed.
+ * it, and out/ never existed. The build writes each page into it as soon as it has the page (writeFreshPage),
+ * while the rest is still parsed and rendered.
  */
+export interface FreshOut {
+  readonly dir: string;
+  /** The files writeFreshPage wrote into it, with their sizes. */
+  readonly files: Map<string, number>;
+}
+
+/** Removes the fresh folders of first builds killed halfway: they never became out/. */
+function removeFreshLitter(disk: Disk, outDir: string): void {
+  const prefix = `.${path.basename(outDir)}.kurier-`;
+  for (const name of disk.readdirSync(path.dirname(outDir))) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length))) {
+      disk.rmSync(path.join(path.dirname(outDir), name), { recursive: true, force: true });
+    }
+  }
+}
+
+function freshDirOf(outDir: string): string {
+  return path.join(
+    path.dirname(outDir),
+    `.${path.basename(outDir)}.kurier-${randomBytes(4).toString('hex')}.tmp`,
+  );
+}
+
+/** Makes the fresh folder of a first build, or undefined when out/ exists or the folder cannot be made. */
+export function startFreshOut(outDir: string, disk: Disk = realDisk): FreshOut | undefined {
+  try {
+    if (disk.lstatSync(outDir, { throwIfNoEntry: false }) !== undefined) return undefined;
+    removeFreshLitter(disk, outDir);
+    const dir = freshDirOf(outDir);
+    disk.mkdirSync(dir);
+    return { dir, files: new Map() };
+  } catch {
+    // The writer tries again at the end, and reports what stops it.
+    return undefined;
+  }
+}
+
+/** Removes the fresh folder unless it became out/: after a failed build, or one that did not need it. */
+export function discardFreshOut(fresh: FreshOut | undefined, disk: Disk = realDisk): void {
+  if (fresh !== undefined) disk.rmSync(fresh.dir, { recursive: true, force: true });
+}
+
+/**
+ * Writes one page into a first build's fresh folder ahead of writeOut; false when it could not, and then
+ * writeOut writes it with the rest and reports what fails. A path is written only once: a second page there
+ * (two articles with one slug) is refused, and the build reports the clash.
+ */
+export function writeFreshPage(fresh: FreshOut, file: string, bytes: Uint8Array): boolean {
+  try {
+    const target = path.join(fresh.dir, ...file.split('/'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, bytes, { flag: 'wx' });
+  } catch {
+    return false;
+  }
+  fresh.files.set(file, bytes.byteLength);
+  return true;
+}
+
+/** The pages written ahead, read back: out/ appeared while the build ran (another build made it). */
+function readFreshPages(disk: Disk, fresh: FreshOut, outName: string): OutputFile[] {
+  return [...fresh.files.keys()].map((file) => {
+    try {
+      return { path: file, content: disk.readFileSync(path.join(fresh.dir, ...file.split('/'))) };
+    } catch (error) {
+      throw new KurierError(
+        'WRITE_FAILED',
+        `another build wrote ${outName}/ while this one ran, and removed what this one had written (${messageOf(error)}); ${outName}/ was not changed. Build again, one build at a time.`,
+        { file: `${outName}/${file}`, cause: error },
+      );
+    }
+  });
+}
+
+/** Writes `files` into the fresh folder (made here if there is none yet), then renames it to out/. */
 function writeFresh(
   disk: Disk,
   outDir: string,
   outName: string,
   files: readonly { readonly path: string; readonly bytes: Uint8Array }[],
+  started: FreshOut | undefined,
 ): void {
-  const parent = path.dirname(outDir);
-  const prefix = `.${path.basename(outDir)}.kurier-`;
-  // What a first build killed halfway left behind: it never became out/.
-  for (const name of disk.readdirSync(parent)) {
-    if (name.startsWith(prefix) && /^[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length))) {
-      disk.rmSync(path.join(parent, name), { recursive: true, force: true });
-    }
-  }
-  const fresh = path.join(parent, `${prefix}${randomBytes(4).toString('hex')}.tmp`);
-  const folders = new Set<string>();
+  if (started === undefined) removeFreshLitter(disk, outDir);
+  const fresh = started?.dir ?? freshDirOf(outDir);
+  // Folders the parse threads made for their pages.
+  const folders = new Set([...(started?.files.keys() ?? [])].flatMap(ancestorsOf));
   let current = fresh;
   try {
-    disk.mkdirSync(fresh);
+    if (started === undefined) disk.mkdirSync(fresh);
     for (const file of files) {
       for (const folder of ancestorsOf(file.path)) {
         if (folders.has(folder)) continue;
@@ -352,7 +425,11 @@ type Step =
  * round trip through libuv's four-thread pool; comparing 1,000 unchanged pages took 150 ms that way and 20 ms
  * like this. Creating files costs the same either way: it is bound by the disk.
  */
-export function writeOut(outDir: string, files: readonly OutputFile[], options: WriteOptions): WrittenFile[] {
+export function writeOut(
+  outDir: string,
+  rendered: readonly OutputFile[],
+  options: WriteOptions,
+): WrittenFile[] {
   const disk = options.disk ?? realDisk;
   const { outName, memory } = options;
   const remembered = isOutRemembered(outDir, memory, disk) ? memory?.state : undefined;
@@ -360,7 +437,16 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
   if (memory !== undefined) memory.state = undefined;
   const previous = remembered?.manifest ?? readManifest(disk, options.manifestFile);
   const existing =
-    remembered === undefined ? listOut(disk, outDir) : listRemembered(disk, outDir, remembered, files);
+    remembered === undefined ? listOut(disk, outDir) : listRemembered(disk, outDir, remembered, rendered);
+  // Pages already in a first build's fresh folder. When out/ appeared while the build ran, they are read
+  // back and written like the rest.
+  let files = rendered;
+  let ahead: FreshOut | undefined = options.fresh;
+  if (ahead !== undefined && existing.exists) {
+    files = [...rendered, ...readFreshPages(disk, ahead, outName)];
+    discardFreshOut(ahead, disk);
+    ahead = undefined;
+  }
   const remember = (folders: ReadonlySet<string>, manifest: ReadonlySet<string>) => {
     const stamp = memory === undefined ? undefined : statStamp(disk, outDir);
     if (memory !== undefined && stamp !== undefined) {
@@ -399,12 +485,17 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
     written.push({ path: file, bytes, changed: false });
     identical.add(file);
   }
+  for (const [file, bytes] of ahead?.files ?? []) written.push({ path: file, bytes, changed: true });
   pending.sort((a, b) => linkRank(a.path) - linkRank(b.path));
 
   const litter = [...existing.entries.keys()].filter((name) => LITTER.test(path.posix.basename(name)));
   // A file that already holds exactly what the build makes loses nothing when it is kept as the build's: so
   // a fresh clone of a repository with a committed docs/ builds without its list of written files.
-  const produced = new Set([...files.map((file) => file.path), ...(options.current?.keys() ?? [])]);
+  const produced = new Set([
+    ...files.map((file) => file.path),
+    ...(options.current?.keys() ?? []),
+    ...(ahead?.files.keys() ?? []),
+  ]);
   // Without a list, a folder whose index page Kurier generated was built by an earlier version (before the
   // list existed): its files at paths this build makes are the build's, even where the pages changed since.
   const adopted = previous === undefined && isKurierIndex(disk, existing, target('index.html'));
@@ -432,7 +523,9 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
     );
   }
 
-  for (const file of files) checkPath(outDir, outName, file.path);
+  for (const file of [...files.map((file) => file.path), ...(ahead?.files.keys() ?? [])]) {
+    checkPath(outDir, outName, file);
+  }
   const folderClash = files.find((file) => existing.folders.has(file.path));
   if (folderClash !== undefined) {
     throw new KurierError(
@@ -464,7 +557,7 @@ export function writeOut(outDir: string, files: readonly OutputFile[], options: 
     writeManifest(disk, options.manifestFile, outName, manifest);
   }
   if (!existing.exists) {
-    writeFresh(disk, outDir, outName, pending);
+    writeFresh(disk, outDir, outName, pending, ahead);
     try {
       writeManifest(disk, options.manifestFile, outName, produced);
       manifest = produced;

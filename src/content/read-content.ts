@@ -88,19 +88,23 @@ export async function readSettingsSource(root: string): Promise<SourceFile> {
 /**
  * Reads the settings and every article whose stamp `known` does not hold (and updates it). `onListed`
  * learns the settings and the number of articles before their files are read, so that parse workers can
- * start meanwhile.
+ * start meanwhile. With `later`, an article's text is read when it is first asked for: a first build
+ * reads each chunk of articles as it sends it to a parse worker, which parses while the rest is read.
  */
 export async function readContentSources(
   root: string,
   onListed?: (settings: SourceFile, articleCount: number) => void,
   known?: KnownSources,
+  later = false,
 ): Promise<ContentSources> {
   const settings = await readSettingsSource(root);
   const files = await listMarkdown(root, POSTS_DIR);
   onListed?.(settings, files.length);
   // One synchronous read after another: for thousands of small files in the page cache this is ~5× faster
   // than fs/promises, whose every open, stat, read and close is a round trip through libuv's thread pool.
-  const read = (file: string): SourceFile => ({ path: file, text: decodeUtf8(readSource(root, file), file) });
+  const read = later
+    ? (file: string) => readSourceLater(root, file)
+    : (file: string): SourceFile => ({ path: file, text: decodeUtf8(readSource(root, file), file) });
   if (known === undefined) return { settings, articles: files.map(read) };
   const seen = new Map(known);
   known.clear();
