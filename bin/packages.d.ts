@@ -11,6 +11,12 @@ export declare function bundlePackage(
   root: string,
   build: typeof import('esbuild').build,
   name: string,
-): Promise<Uint8Array>;
+): Promise<string>;
+/** The lodash/fp methods that the MJML bundle takes one by one from lodash/fp/<name>.js. */
+export declare const LODASH_FP_METHODS: readonly string[];
+/** The global that the MJML bundle's lodash/fp sets once it has loaded the whole of lodash/fp. */
+export declare const LODASH_FP_WHOLE: string;
+/** The esbuild plugin that gives lodash/fp's importers the object that loads it one method at a time. */
+export declare const lazyLodashFp: import('esbuild').Plugin;
 /** The esbuild plugin that loads the src/ bundle's imports of PACKAGES from their bundles. */
 export declare function packedImports(codeCacheModule: string): import('esbuild').Plugin;

@@ -1,15 +1,24 @@
 // The package bundles of bin/packages.js, loaded as the threads load them (with their V8 code caches), give
 // byte for byte what the packages give: MJML's emails, and a whole build's pages, feeds and emails; a
-// stubbed-out package fails loudly; a damaged cache is rebuilt.
+// stubbed-out package fails loudly; a damaged cache is rebuilt; lodash/fp loads one method at a time.
 
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundlePackage, LEFT_OUT_CODE, PACKAGES } from '../bin/packages.js';
+import {
+  bundlePackage,
+  LEFT_OUT_CODE,
+  LODASH_FP_METHODS,
+  LODASH_FP_WHOLE,
+  lazyLodashFp,
+  PACKAGES,
+} from '../bin/packages.js';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/email/compile.ts';
@@ -118,8 +127,14 @@ async function outputs(mjml?: Mjml) {
   };
 }
 
+/** Whether the MJML bundle's lodash/fp has had to load the whole of lodash/fp. */
+function wholeLodashFpLoaded(): boolean {
+  return (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE] === true;
+}
+
 describe('the MJML bundle', () => {
   it('compiles byte for byte what the mjml package compiles, with and without its code cache', async () => {
+    delete (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE];
     const expected = await outputs();
     expect(expected.sink).toContain('data-id="42"');
     expect(expected.sink).toContain('<p style="margin: 0 0 1em;">');
@@ -132,6 +147,12 @@ describe('the MJML bundle', () => {
     const second = readBundledMjml(bundleFile);
     expect(second.codeCache).toBe('used');
     expect(await outputs(second)).toEqual(expected);
+    // The kitchen sink has every component, mj-section and mj-hero among them: none needs more of lodash/fp.
+    expect(wholeLodashFpLoaded()).toBe(false);
+  });
+
+  it('is ASCII, so that V8 keeps its source in one byte a character', async () => {
+    expect(isAscii(await readFile(bundleFile))).toBe(true);
   });
 
   it('rebuilds a damaged, truncated or foreign code cache and still compiles the same', async () => {
@@ -168,6 +189,56 @@ describe('the MJML bundle', () => {
     );
     expect(error).toBe(leftOut);
     expect(error).not.toBeInstanceOf(KurierError);
+  });
+});
+
+// lodash/fp's methods are curried: each call gives a value or the next function.
+type Curried = (...args: unknown[]) => Curried;
+
+/** lodash/fp's `name`, from `fp` (the bundle's or the package's). */
+function method(fp: Record<string, unknown>, name: string): Curried {
+  const found = fp[name];
+  if (typeof found !== 'function') throw new Error(`lodash/fp has no method ${name}`);
+  return found as Curried;
+}
+
+describe("the MJML bundle's lodash/fp", () => {
+  it('gives what lodash/fp gives: its listed methods one by one, any other from the whole of it', async () => {
+    const result = await build({
+      stdin: { contents: "module.exports = require('lodash/fp');", resolveDir: root, sourcefile: 'fp.cjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      plugins: [lazyLodashFp],
+      write: false,
+      logLevel: 'error',
+      absWorkingDir: root,
+    });
+    const module = { exports: {} as Record<string, unknown> };
+    const require = createRequire(path.join(root, 'package.json'));
+    const text = result.outputFiles[0]?.text ?? '';
+    new Function('module', 'exports', 'require', text)(module, module.exports, require);
+    const lazy = module.exports;
+    const whole = require('lodash/fp') as Record<string, unknown>;
+    delete (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE];
+
+    const pipeline = (fp: Record<string, unknown>) => {
+      const steps = [
+        method(fp, 'filter')(method(fp, 'identity')),
+        method(fp, 'map')((value: number) => value * 2),
+        method(fp, 'join')(' '),
+      ];
+      return method(fp, 'flow')(steps)([3, 0, null, 1, undefined, 2]);
+    };
+    expect(pipeline(lazy)).toBe('6 2 4');
+    expect(pipeline(lazy)).toBe(pipeline(whole));
+    for (const name of LODASH_FP_METHODS) expect(typeof lazy[name], name).toBe('function');
+    expect(wholeLodashFpLoaded()).toBe(false);
+
+    expect(method(lazy, 'chunk')(2)([1, 2, 3])).toEqual([[1, 2], [3]]);
+    expect(wholeLodashFpLoaded()).toBe(true);
+    expect(Object.keys(lazy)).toEqual(Object.keys(whole));
+    expect('placeholder' in lazy && !('noSuchMethod' in lazy)).toBe(true);
   });
 });
 

