@@ -12,11 +12,16 @@ export declare function bundlePackage(
   build: typeof import('esbuild').build,
   name: string,
 ): Promise<string>;
-/** The lodash/fp methods that the MJML bundle takes one by one from lodash/fp/<name>.js. */
-export declare const LODASH_FP_METHODS: readonly string[];
-/** The global that the MJML bundle's lodash/fp sets once it has loaded the whole of lodash/fp. */
-export declare const LODASH_FP_WHOLE: string;
-/** The esbuild plugin that gives lodash/fp's importers the object that loads it one method at a time. */
-export declare const lazyLodashFp: import('esbuild').Plugin;
+/** Modules of the MJML bundle that load when first read; `methods` come one by one from `methodFile`. */
+export declare const LAZY: Readonly<
+  Record<
+    string,
+    { readonly methods: readonly string[]; readonly methodFile: (file: string, method: string) => string }
+  >
+>;
+/** The global list of LAZY's modules that a bundle has loaded whole. */
+export declare const LAZY_LOADED: string;
+/** The esbuild plugin that gives the importers of LAZY's modules objects that load them when first read. */
+export declare const lazyModules: import('esbuild').Plugin;
 /** The esbuild plugin that loads the src/ bundle's imports of PACKAGES from their bundles. */
 export declare function packedImports(codeCacheModule: string): import('esbuild').Plugin;

@@ -83,36 +83,46 @@ const leftOut = {
 };
 
 /**
- * The lodash/fp methods that mjml reads (mjml-parser-xml, mjml-section, mjml-hero: at load and per email).
- * lodash/fp converts all of lodash's ~300 methods when it loads, ~25 ms of MJML's ~60 ms load from its code
- * cache; the same methods one by one, from lodash's modules of one method each (lodash/fp/<name>.js, the same
- * conversion), cost under 2 ms. Any other name comes from the whole lodash/fp, so this list only makes
- * things faster, never different; tests/packages-bundle.test.ts checks that an email does not need the rest.
+ * Modules that mjml requires when it loads but reads later, if at all. Each is replaced by an object that
+ * requires the module when it is first read, so that only a use pays for its load:
+ * - lodash/fp converts all of lodash's ~300 methods when it loads, ~25 ms of MJML's ~60 ms load from its code
+ *   cache. mjml-parser-xml, mjml-section and mjml-hero read five of them, at load and per email: these come
+ *   one by one from lodash's modules of one method (lodash/fp/<name>.js, the same conversion), under 2 ms.
+ * - parse5 (~3 ms with its tables of entities): cheerio parses and serializes with it only without the xml
+ *   options that juice and mjml-core always give it.
+ * The object reads like the module (any other name loads it whole), so a wrong entry here makes a load slower,
+ * never an email different; tests/packages-bundle.test.ts checks that the emails load none of them whole.
  */
-export const LODASH_FP_METHODS = ['filter', 'flow', 'identity', 'join', 'map'];
+export const LAZY = {
+  'lodash/fp': {
+    methods: ['filter', 'flow', 'identity', 'join', 'map'],
+    methodFile: (file, name) => path.join(path.dirname(file), 'fp', `${name}.js`),
+  },
+  parse5: { methods: [], methodFile: () => '' },
+};
 
-/** Marks the bundle's lodash/fp, so that a test can tell whether the whole of it was loaded. */
-export const LODASH_FP_WHOLE = '__kurierWholeLodashFp';
+/** The global list of LAZY's modules that a bundle has loaded whole, for the tests. */
+export const LAZY_LOADED = '__kurierLazyLoaded';
 
-function lodashFpSource(fpFile) {
-  const folder = path.join(path.dirname(fpFile), 'fp');
-  const methods = LODASH_FP_METHODS.map(
-    (name) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(path.join(folder, `${name}.js`))}),`,
-  ).join('\n');
+/** The stand-in of module `name` (a key of LAZY), whose file the importer would get is `file`. */
+function lazySource(name, file) {
+  const { methods, methodFile } = LAZY[name];
+  const requires = methods.map(
+    (method) => `  ${JSON.stringify(method)}: () => require(${JSON.stringify(methodFile(file, method))}),`,
+  );
   return `'use strict';
 const methods = {
-${methods}
+${requires.join('\n')}
 };
 const loaded = new Map();
 let whole;
 function full() {
   if (whole === undefined) {
-    whole = require(${JSON.stringify(fpFile)});
-    globalThis[${JSON.stringify(LODASH_FP_WHOLE)}] = true;
+    whole = require(${JSON.stringify(file)});
+    (globalThis[${JSON.stringify(LAZY_LOADED)}] ??= []).push(${JSON.stringify(name)});
   }
   return whole;
 }
-// Reads like lodash/fp's object; only the methods above skip loading all of it.
 module.exports = new Proxy({}, {
   get(target, key) {
     if (typeof key === 'string' && Object.hasOwn(methods, key)) {
@@ -132,30 +142,31 @@ module.exports = new Proxy({}, {
 `;
 }
 
-/** Gives the importers of lodash/fp `lodashFpSource`'s object instead. */
-export const lazyLodashFp = {
-  name: 'kurier-lodash-fp',
+/** Gives the importers of LAZY's modules `lazySource`'s object instead. */
+export const lazyModules = {
+  name: 'kurier-lazy',
   setup(build) {
-    build.onResolve({ filter: /^lodash\/fp$/ }, async (args) => {
-      if (args.pluginData === 'real') return undefined;
-      // The lodash/fp that the importer would get (a package may carry its own lodash).
-      const real = await build.resolve('lodash/fp', {
+    const filter = new RegExp(`^(${Object.keys(LAZY).join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real === true) return undefined;
+      // The file that the importer would get (a package may carry its own copy).
+      const real = await build.resolve(args.path, {
         kind: args.kind,
         resolveDir: args.resolveDir,
-        pluginData: 'real',
+        pluginData: { real: true },
       });
       if (real.errors.length > 0) return { errors: real.errors };
       // The path names the module in the bundle's comments; pluginData carries where it is.
       return {
         path: path.relative(build.initialOptions.absWorkingDir, real.path),
-        namespace: 'kurier-lodash-fp',
-        pluginData: real.path,
+        namespace: 'kurier-lazy',
+        pluginData: { name: args.path, file: real.path },
       };
     });
-    build.onLoad({ filter: /.*/, namespace: 'kurier-lodash-fp' }, (args) => ({
-      contents: lodashFpSource(args.pluginData),
+    build.onLoad({ filter: /.*/, namespace: 'kurier-lazy' }, (args) => ({
+      contents: lazySource(args.pluginData.name, args.pluginData.file),
       loader: 'js',
-      resolveDir: path.dirname(args.pluginData),
+      resolveDir: path.dirname(args.pluginData.file),
     }));
   },
 };
@@ -177,7 +188,7 @@ export async function bundlePackage(root, build, name) {
     target: 'node20.19',
     // Keeps the functions' and classes' names that scope hoisting would rename.
     keepNames: true,
-    plugins: name === 'mjml' ? [leftOut, lazyLodashFp] : [],
+    plugins: name === 'mjml' ? [leftOut, lazyModules] : [],
     write: false,
     logLevel: 'error',
     absWorkingDir: root,

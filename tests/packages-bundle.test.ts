@@ -1,6 +1,6 @@
 // The package bundles of bin/packages.js, loaded as the threads load them (with their V8 code caches), give
 // byte for byte what the packages give: MJML's emails, and a whole build's pages, feeds and emails; a
-// stubbed-out package fails loudly; a damaged cache is rebuilt; lodash/fp loads one method at a time.
+// stubbed-out package fails loudly; a damaged cache is rebuilt; lodash/fp and parse5 load when first read.
 
 import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
@@ -11,14 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bundlePackage,
-  LEFT_OUT_CODE,
-  LODASH_FP_METHODS,
-  LODASH_FP_WHOLE,
-  lazyLodashFp,
-  PACKAGES,
-} from '../bin/packages.js';
+import { bundlePackage, LAZY, LAZY_LOADED, LEFT_OUT_CODE, lazyModules, PACKAGES } from '../bin/packages.js';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/email/compile.ts';
@@ -127,14 +120,17 @@ async function outputs(mjml?: Mjml) {
   };
 }
 
-/** Whether the MJML bundle's lodash/fp has had to load the whole of lodash/fp. */
-function wholeLodashFpLoaded(): boolean {
-  return (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE] === true;
+/** The modules of LAZY that a bundle loaded whole since the last call. */
+function takeLazyLoaded(): unknown {
+  const global = globalThis as Record<string, unknown>;
+  const loaded = global[LAZY_LOADED] ?? [];
+  delete global[LAZY_LOADED];
+  return loaded;
 }
 
 describe('the MJML bundle', () => {
   it('compiles byte for byte what the mjml package compiles, with and without its code cache', async () => {
-    delete (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE];
+    takeLazyLoaded();
     const expected = await outputs();
     expect(expected.sink).toContain('data-id="42"');
     expect(expected.sink).toContain('<p style="margin: 0 0 1em;">');
@@ -147,8 +143,9 @@ describe('the MJML bundle', () => {
     const second = readBundledMjml(bundleFile);
     expect(second.codeCache).toBe('used');
     expect(await outputs(second)).toEqual(expected);
-    // The kitchen sink has every component, mj-section and mj-hero among them: none needs more of lodash/fp.
-    expect(wholeLodashFpLoaded()).toBe(false);
+    // The kitchen sink has every component, and mj-html-attributes and inlined mj-style run cheerio: none
+    // needs more of lodash/fp or parse5.
+    expect(takeLazyLoaded()).toEqual([]);
   });
 
   it('is ASCII, so that V8 keeps its source in one byte a character', async () => {
@@ -202,26 +199,34 @@ function method(fp: Record<string, unknown>, name: string): Curried {
   return found as Curried;
 }
 
-describe("the MJML bundle's lodash/fp", () => {
-  it('gives what lodash/fp gives: its listed methods one by one, any other from the whole of it', async () => {
+describe("the MJML bundle's lazy modules", () => {
+  /** `name` through lazyModules, as a bundle of the stand-in, and as the package gives it. */
+  async function bothWays(
+    name: string,
+  ): Promise<{ lazy: Record<string, unknown>; whole: Record<string, unknown> }> {
     const result = await build({
-      stdin: { contents: "module.exports = require('lodash/fp');", resolveDir: root, sourcefile: 'fp.cjs' },
+      stdin: { contents: `module.exports = require('${name}');`, resolveDir: root, sourcefile: 'entry.cjs' },
       bundle: true,
       platform: 'node',
       format: 'cjs',
-      plugins: [lazyLodashFp],
+      plugins: [lazyModules],
       write: false,
       logLevel: 'error',
       absWorkingDir: root,
     });
     const module = { exports: {} as Record<string, unknown> };
     const require = createRequire(path.join(root, 'package.json'));
-    const text = result.outputFiles[0]?.text ?? '';
-    new Function('module', 'exports', 'require', text)(module, module.exports, require);
-    const lazy = module.exports;
-    const whole = require('lodash/fp') as Record<string, unknown>;
-    delete (globalThis as Record<string, unknown>)[LODASH_FP_WHOLE];
+    new Function('module', 'exports', 'require', result.outputFiles[0]?.text ?? '')(
+      module,
+      module.exports,
+      require,
+    );
+    takeLazyLoaded();
+    return { lazy: module.exports, whole: require(name) as Record<string, unknown> };
+  }
 
+  it("gives lodash/fp's listed methods one by one, and any other from the whole of it", async () => {
+    const { lazy, whole } = await bothWays('lodash/fp');
     const pipeline = (fp: Record<string, unknown>) => {
       const steps = [
         method(fp, 'filter')(method(fp, 'identity')),
@@ -232,13 +237,24 @@ describe("the MJML bundle's lodash/fp", () => {
     };
     expect(pipeline(lazy)).toBe('6 2 4');
     expect(pipeline(lazy)).toBe(pipeline(whole));
-    for (const name of LODASH_FP_METHODS) expect(typeof lazy[name], name).toBe('function');
-    expect(wholeLodashFpLoaded()).toBe(false);
+    for (const name of LAZY['lodash/fp']?.methods ?? []) expect(typeof lazy[name], name).toBe('function');
+    expect(takeLazyLoaded()).toEqual([]);
 
     expect(method(lazy, 'chunk')(2)([1, 2, 3])).toEqual([[1, 2], [3]]);
-    expect(wholeLodashFpLoaded()).toBe(true);
+    expect(takeLazyLoaded()).toEqual(['lodash/fp']);
     expect(Object.keys(lazy)).toEqual(Object.keys(whole));
     expect('placeholder' in lazy && !('noSuchMethod' in lazy)).toBe(true);
+  });
+
+  it('loads parse5 when it is first read, and then reads like it', async () => {
+    const { lazy, whole } = await bothWays('parse5');
+    expect(takeLazyLoaded()).toEqual([]);
+    const html = '<p>Glück &amp; <b>auf</b>';
+    const serialize = (parse5: Record<string, unknown>) =>
+      method(parse5, 'serialize')(method(parse5, 'parseFragment')(html));
+    expect(serialize(lazy)).toBe(serialize(whole));
+    expect(takeLazyLoaded()).toEqual(['parse5']);
+    expect(Object.keys(lazy)).toEqual(Object.keys(whole));
   });
 });
 
