@@ -98,7 +98,7 @@ export const LAZY = {
     methods: ['filter', 'flow', 'identity', 'join', 'map'],
     methodFile: (file, name) => path.join(path.dirname(file), 'fp', `${name}.js`),
   },
-  parse5: { methods: [], methodFile: () => '' },
+  parse5: { methods: [] },
 };
 
 /** The global list of LAZY's modules that a bundle has loaded whole, for the tests. */
