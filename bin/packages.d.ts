@@ -16,7 +16,12 @@ export declare function bundlePackage(
 export declare const LAZY: Readonly<
   Record<
     string,
-    { readonly methods: readonly string[]; readonly methodFile?: (file: string, method: string) => string }
+    {
+      /** Whether the module's exports are a function. */
+      readonly callable: boolean;
+      readonly methods: readonly string[];
+      readonly methodFile?: (file: string, method: string) => string;
+    }
   >
 >;
 /** The global list of LAZY's modules that a bundle has loaded whole. */

@@ -95,10 +95,12 @@ const leftOut = {
  */
 export const LAZY = {
   'lodash/fp': {
+    // Like lodash's `_`, lodash/fp is a function with the methods as its properties.
+    callable: true,
     methods: ['filter', 'flow', 'identity', 'join', 'map'],
     methodFile: (file, name) => path.join(path.dirname(file), 'fp', `${name}.js`),
   },
-  parse5: { methods: [] },
+  parse5: { callable: false, methods: [] },
 };
 
 /** The global list of LAZY's modules that a bundle has loaded whole, for the tests. */
@@ -106,7 +108,7 @@ export const LAZY_LOADED = '__kurierLazyLoaded';
 
 /** The stand-in of module `name` (a key of LAZY), whose file the importer would get is `file`. */
 function lazySource(name, file) {
-  const { methods, methodFile } = LAZY[name];
+  const { callable, methods, methodFile } = LAZY[name];
   const requires = methods.map(
     (method) => `  ${JSON.stringify(method)}: () => require(${JSON.stringify(methodFile(file, method))}),`,
   );
@@ -123,7 +125,10 @@ function full() {
   }
   return whole;
 }
-module.exports = new Proxy({}, {
+// A bound function has no own "prototype", which a proxy would have to report as the target's.
+module.exports = new Proxy(${callable ? 'function () {}.bind(null)' : '{}'}, {
+  apply: (target, self, args) => Reflect.apply(full(), self, args),
+  construct: (target, args) => Reflect.construct(full(), args),
   get(target, key) {
     if (typeof key === 'string' && Object.hasOwn(methods, key)) {
       if (!loaded.has(key)) loaded.set(key, methods[key]());

@@ -243,6 +243,9 @@ describe("the MJML bundle's lazy modules", () => {
     expect(method(lazy, 'chunk')(2)([1, 2, 3])).toEqual([[1, 2], [3]]);
     expect(takeLazyLoaded()).toEqual(['lodash/fp']);
     expect(Object.keys(lazy)).toEqual(Object.keys(whole));
+    expect(typeof lazy).toBe(typeof whole);
+    const wrap = (fp: unknown) => (fp as (value: unknown) => { value(): unknown })([1, 2]).value();
+    expect(wrap(lazy)).toEqual(wrap(whole));
     expect('placeholder' in lazy && !('noSuchMethod' in lazy)).toBe(true);
   });
 
@@ -255,6 +258,7 @@ describe("the MJML bundle's lazy modules", () => {
     expect(serialize(lazy)).toBe(serialize(whole));
     expect(takeLazyLoaded()).toEqual(['parse5']);
     expect(Object.keys(lazy)).toEqual(Object.keys(whole));
+    expect(typeof lazy).toBe(typeof whole);
   });
 });
 
