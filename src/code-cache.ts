@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 
 /**
  * Whether the load used the cache file; "rejected": damaged, or refused by V8 (another V8 version or flags).
@@ -93,9 +92,13 @@ function writeCodeCache(cacheFile: string, identity: string, data: Buffer): void
   }
 }
 
+// Loaded on first use: a build that loads no package (nothing changed) does not load node:zlib (~1 ms).
+let zlib: typeof import('node:zlib') | undefined;
+
 function digest(identity: string, data: Buffer): Buffer {
+  zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
   const sum = Buffer.alloc(DIGEST_BYTES);
-  sum.writeUInt32BE(crc32(data, crc32(`${identity}\0`)));
+  sum.writeUInt32BE(zlib.crc32(data, zlib.crc32(`${identity}\0`)));
   return sum;
 }
 
