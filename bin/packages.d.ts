@@ -11,6 +11,22 @@ export declare function bundlePackage(
   root: string,
   build: typeof import('esbuild').build,
   name: string,
-): Promise<Uint8Array>;
+): Promise<string>;
+/** Modules of the MJML bundle that load when first read; `methods` come one by one from `methodFile`. */
+export declare const LAZY: Readonly<
+  Record<
+    string,
+    {
+      /** Whether the module's exports are a function. */
+      readonly callable: boolean;
+      readonly methods: readonly string[];
+      readonly methodFile?: (file: string, method: string) => string;
+    }
+  >
+>;
+/** The global list of LAZY's modules that a bundle has loaded whole. */
+export declare const LAZY_LOADED: string;
+/** The esbuild plugin that gives the importers of LAZY's modules objects that load them when first read. */
+export declare const lazyModules: import('esbuild').Plugin;
 /** The esbuild plugin that loads the src/ bundle's imports of PACKAGES from their bundles. */
 export declare function packedImports(codeCacheModule: string): import('esbuild').Plugin;

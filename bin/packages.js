@@ -83,6 +83,100 @@ const leftOut = {
 };
 
 /**
+ * Modules that mjml requires when it loads but reads later, if at all. Each is replaced by an object that
+ * requires the module when it is first read, so that only a use pays for its load:
+ * - lodash/fp converts all of lodash's ~300 methods when it loads, ~25 ms of MJML's ~60 ms load from its code
+ *   cache. mjml-parser-xml, mjml-section and mjml-hero read five of them, at load and per email: these come
+ *   one by one from lodash's modules of one method (lodash/fp/<name>.js, the same conversion), under 2 ms.
+ * - parse5 (~3 ms with its tables of entities): cheerio parses and serializes with it only without the xml
+ *   options that juice and mjml-core always give it.
+ * The object reads like the module (any other name loads it whole), so a wrong entry here makes a load slower,
+ * never an email different; tests/packages-bundle.test.ts checks that the emails load none of them whole.
+ */
+export const LAZY = {
+  'lodash/fp': {
+    // Like lodash's `_`, lodash/fp is a function with the methods as its properties.
+    callable: true,
+    methods: ['filter', 'flow', 'identity', 'join', 'map'],
+    methodFile: (file, name) => path.join(path.dirname(file), 'fp', `${name}.js`),
+  },
+  parse5: { callable: false, methods: [] },
+};
+
+/** The global list of LAZY's modules that a bundle has loaded whole, for the tests. */
+export const LAZY_LOADED = '__kurierLazyLoaded';
+
+/** The stand-in of module `name` (a key of LAZY), whose file the importer would get is `file`. */
+function lazySource(name, file) {
+  const { callable, methods, methodFile } = LAZY[name];
+  const requires = methods.map(
+    (method) => `  ${JSON.stringify(method)}: () => require(${JSON.stringify(methodFile(file, method))}),`,
+  );
+  return `'use strict';
+const methods = {
+${requires.join('\n')}
+};
+const loaded = new Map();
+let whole;
+function full() {
+  if (whole === undefined) {
+    whole = require(${JSON.stringify(file)});
+    (globalThis[${JSON.stringify(LAZY_LOADED)}] ??= []).push(${JSON.stringify(name)});
+  }
+  return whole;
+}
+// A bound function has no own "prototype", which a proxy would have to report as the target's.
+module.exports = new Proxy(${callable ? 'function () {}.bind(null)' : '{}'}, {
+  apply: (target, self, args) => Reflect.apply(full(), self, args),
+  construct: (target, args) => Reflect.construct(full(), args),
+  get(target, key) {
+    if (typeof key === 'string' && Object.hasOwn(methods, key)) {
+      if (!loaded.has(key)) loaded.set(key, methods[key]());
+      return loaded.get(key);
+    }
+    return full()[key];
+  },
+  has: (target, key) => key in full(),
+  ownKeys: () => Reflect.ownKeys(full()),
+  // A proxy may not report a property that its (empty) target lacks as non-configurable.
+  getOwnPropertyDescriptor(target, key) {
+    const descriptor = Reflect.getOwnPropertyDescriptor(full(), key);
+    return descriptor === undefined ? undefined : { ...descriptor, configurable: true };
+  },
+});
+`;
+}
+
+/** Gives the importers of LAZY's modules `lazySource`'s object instead. */
+export const lazyModules = {
+  name: 'kurier-lazy',
+  setup(build) {
+    const filter = new RegExp(`^(${Object.keys(LAZY).join('|')})$`);
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real === true) return undefined;
+      // The file that the importer would get (a package may carry its own copy).
+      const real = await build.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        pluginData: { real: true },
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      // The path names the module in the bundle's comments; pluginData carries where it is.
+      return {
+        path: path.relative(build.initialOptions.absWorkingDir, real.path),
+        namespace: 'kurier-lazy',
+        pluginData: { name: args.path, file: real.path },
+      };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'kurier-lazy' }, (args) => ({
+      contents: lazySource(args.pluginData.name, args.pluginData.file),
+      loader: 'js',
+      resolveDir: path.dirname(args.pluginData.file),
+    }));
+  },
+};
+
+/**
  * The bundle's text of package `name` (one of PACKAGES), as installed in `root`; `build` is esbuild's
  * (imported by bin/kurier.js alone).
  */
@@ -99,14 +193,17 @@ export async function bundlePackage(root, build, name) {
     target: 'node20.19',
     // Keeps the functions' and classes' names that scope hoisting would rename.
     keepNames: true,
-    plugins: name === 'mjml' ? [leftOut] : [],
+    plugins: name === 'mjml' ? [leftOut, lazyModules] : [],
     write: false,
     logLevel: 'error',
     absWorkingDir: root,
   });
   const [file] = result.outputFiles;
   if (file === undefined) throw new Error(`esbuild wrote no bundle of ${name}`);
-  return file.contents;
+  // esbuild escapes every non-ASCII character of code (its default charset), but not of the comments that
+  // it keeps: one "—" in a comment made V8 hold all of MJML's 2 MB as a two-byte string, decoded from UTF-8
+  // (~5 ms of its load). Escaped, a comment says the same.
+  return file.text.replace(/[^\0-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

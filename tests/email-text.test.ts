@@ -32,9 +32,24 @@ describe('wrapText', () => {
     ]);
   });
 
+  it('counts as Intl.Segmenter does any character of the BMP between, before, after and beside others', () => {
+    const segmenter = new Intl.Segmenter('und', { granularity: 'grapheme' });
+    const differing: string[] = [];
+    for (let code = 0x20; code <= 0xffff; code += 1) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const char = String.fromCharCode(code);
+      // A combining or joining character (after "a"), a prepended one (before "a"), a pairing one (twice).
+      const text = `a${char}${char}a`;
+      if (textWidth(text) !== [...segmenter.segment(text)].length) differing.push(code.toString(16));
+    }
+    expect(differing).toEqual([]);
+  });
+
   it('counts characters, not bytes or code units', () => {
     expect(textWidth('Größenmaßstäbe')).toBe(14);
     expect(textWidth('Gro\u0308ße')).toBe(5);
+    expect(textWidth('„Zitat“ – 5\u202f€…')).toBe(14);
+    expect(textWidth('Ja\u200d\u200cnein 👍🏽 🇩🇪')).toBe(10);
     expect(wrapText('äöüß äöüß', 9)).toEqual(['äöüß äöüß']);
   });
 

@@ -9,9 +9,10 @@ import { parseSite } from '../src/content/settings.ts';
 import { compileEmail } from '../src/email/compile.ts';
 import type { CompiledEmail, Reader } from '../src/email/model.ts';
 import { type EmailTemplates, readEmailTemplates } from '../src/email/read-templates.ts';
-import { prepareEmail, renderEmail } from '../src/email/render.ts';
+import { planReaderValues, prepareEmail, renderEmail } from '../src/email/render.ts';
 import { renderWebVersion } from '../src/email/web.ts';
 import { KurierError } from '../src/error.ts';
+import { compileTemplateFromSegments } from '../src/render/handlebars.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -151,6 +152,26 @@ describe('renderEmail', () => {
     const braces = renderEmail(prepared, { ...anna, name: '{{x}} {{{y}}}' });
     expect(braces.html).toContain('Hallo {{x}} {{{y}}},');
     expect(braces.text).toContain('Hallo {{x}} {{{y}}},');
+  });
+
+  it('gives the bytes that a Handlebars template of its segments gives, for any reader', () => {
+    const compiled: CompiledEmail = {
+      ...compiledSample,
+      readerFields: [...compiledSample.readerFields, 'fields.stadt'],
+      html: [...compiledSample.html, { field: 'fields.stadt' }, '&amp; {{x}} ', { field: 'name' }, ''],
+      text: [{ field: 'fields.stadt' }, ...compiledSample.text, { field: 'email' }],
+    };
+    const html = compileTemplateFromSegments(compiled.html);
+    const text = compileTemplateFromSegments(compiled.text, { noEscape: true });
+    const readers: Reader[] = [
+      { ...anna, fields: { stadt: 'Bochum' } },
+      { ...anna, name: '<b>"O\'Neil" & `Co` = {{x}}</b>', fields: { stadt: 'Köln <&> 😀' } },
+      { ...anna, email: '', name: '', unsubscribeUrl: '', fields: { stadt: '' } },
+    ];
+    for (const reader of readers) {
+      const values = planReaderValues(compiled, reader);
+      expect(renderEmail(prepareEmail(compiled), reader)).toEqual({ html: html(values), text: text(values) });
+    }
   });
 
   it('greets without a name when there is none, and flattens line breaks in names', () => {

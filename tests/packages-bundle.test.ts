@@ -1,15 +1,17 @@
 // The package bundles of bin/packages.js, loaded as the threads load them (with their V8 code caches), give
 // byte for byte what the packages give: MJML's emails, and a whole build's pages, feeds and emails; a
-// stubbed-out package fails loudly; a damaged cache is rebuilt.
+// stubbed-out package fails loudly; a damaged cache is rebuilt; lodash/fp and parse5 load when first read.
 
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundlePackage, LEFT_OUT_CODE, PACKAGES } from '../bin/packages.js';
+import { bundlePackage, LAZY, LAZY_LOADED, LEFT_OUT_CODE, lazyModules, PACKAGES } from '../bin/packages.js';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
 import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/email/compile.ts';
@@ -118,8 +120,17 @@ async function outputs(mjml?: Mjml) {
   };
 }
 
+/** The modules of LAZY that a bundle loaded whole since the last call. */
+function takeLazyLoaded(): unknown {
+  const global = globalThis as Record<string, unknown>;
+  const loaded = global[LAZY_LOADED] ?? [];
+  delete global[LAZY_LOADED];
+  return loaded;
+}
+
 describe('the MJML bundle', () => {
   it('compiles byte for byte what the mjml package compiles, with and without its code cache', async () => {
+    takeLazyLoaded();
     const expected = await outputs();
     expect(expected.sink).toContain('data-id="42"');
     expect(expected.sink).toContain('<p style="margin: 0 0 1em;">');
@@ -132,6 +143,13 @@ describe('the MJML bundle', () => {
     const second = readBundledMjml(bundleFile);
     expect(second.codeCache).toBe('used');
     expect(await outputs(second)).toEqual(expected);
+    // The kitchen sink has every component, and mj-html-attributes and inlined mj-style run cheerio: none
+    // needs more of lodash/fp or parse5.
+    expect(takeLazyLoaded()).toEqual([]);
+  });
+
+  it('is ASCII, so that V8 keeps its source in one byte a character', async () => {
+    expect(isAscii(await readFile(bundleFile))).toBe(true);
   });
 
   it('rebuilds a damaged, truncated or foreign code cache and still compiles the same', async () => {
@@ -168,6 +186,79 @@ describe('the MJML bundle', () => {
     );
     expect(error).toBe(leftOut);
     expect(error).not.toBeInstanceOf(KurierError);
+  });
+});
+
+// lodash/fp's methods are curried: each call gives a value or the next function.
+type Curried = (...args: unknown[]) => Curried;
+
+/** lodash/fp's `name`, from `fp` (the bundle's or the package's). */
+function method(fp: Record<string, unknown>, name: string): Curried {
+  const found = fp[name];
+  if (typeof found !== 'function') throw new Error(`lodash/fp has no method ${name}`);
+  return found as Curried;
+}
+
+describe("the MJML bundle's lazy modules", () => {
+  /** `name` through lazyModules, as a bundle of the stand-in, and as the package gives it. */
+  async function bothWays(
+    name: string,
+  ): Promise<{ lazy: Record<string, unknown>; whole: Record<string, unknown> }> {
+    const result = await build({
+      stdin: { contents: `module.exports = require('${name}');`, resolveDir: root, sourcefile: 'entry.cjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      plugins: [lazyModules],
+      write: false,
+      logLevel: 'error',
+      absWorkingDir: root,
+    });
+    const module = { exports: {} as Record<string, unknown> };
+    const require = createRequire(path.join(root, 'package.json'));
+    new Function('module', 'exports', 'require', result.outputFiles[0]?.text ?? '')(
+      module,
+      module.exports,
+      require,
+    );
+    takeLazyLoaded();
+    return { lazy: module.exports, whole: require(name) as Record<string, unknown> };
+  }
+
+  it("gives lodash/fp's listed methods one by one, and any other from the whole of it", async () => {
+    const { lazy, whole } = await bothWays('lodash/fp');
+    const pipeline = (fp: Record<string, unknown>) => {
+      const steps = [
+        method(fp, 'filter')(method(fp, 'identity')),
+        method(fp, 'map')((value: number) => value * 2),
+        method(fp, 'join')(' '),
+      ];
+      return method(fp, 'flow')(steps)([3, 0, null, 1, undefined, 2]);
+    };
+    expect(pipeline(lazy)).toBe('6 2 4');
+    expect(pipeline(lazy)).toBe(pipeline(whole));
+    for (const name of LAZY['lodash/fp']?.methods ?? []) expect(typeof lazy[name], name).toBe('function');
+    expect(takeLazyLoaded()).toEqual([]);
+
+    expect(method(lazy, 'chunk')(2)([1, 2, 3])).toEqual([[1, 2], [3]]);
+    expect(takeLazyLoaded()).toEqual(['lodash/fp']);
+    expect(Object.keys(lazy)).toEqual(Object.keys(whole));
+    expect(typeof lazy).toBe(typeof whole);
+    const wrap = (fp: unknown) => (fp as (value: unknown) => { value(): unknown })([1, 2]).value();
+    expect(wrap(lazy)).toEqual(wrap(whole));
+    expect('placeholder' in lazy && !('noSuchMethod' in lazy)).toBe(true);
+  });
+
+  it('loads parse5 when it is first read, and then reads like it', async () => {
+    const { lazy, whole } = await bothWays('parse5');
+    expect(takeLazyLoaded()).toEqual([]);
+    const html = '<p>Glück &amp; <b>auf</b>';
+    const serialize = (parse5: Record<string, unknown>) =>
+      method(parse5, 'serialize')(method(parse5, 'parseFragment')(html));
+    expect(serialize(lazy)).toBe(serialize(whole));
+    expect(takeLazyLoaded()).toEqual(['parse5']);
+    expect(Object.keys(lazy)).toEqual(Object.keys(whole));
+    expect(typeof lazy).toBe(typeof whole);
   });
 });
 
