@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import Handlebars from 'handlebars';
 import { describe, expect, it } from 'vitest';
 import { parseArticle } from '../src/content/article.ts';
 import { parseSite } from '../src/content/settings.ts';
@@ -12,7 +13,7 @@ import { type EmailTemplates, readEmailTemplates } from '../src/email/read-templ
 import { planReaderValues, prepareEmail, renderEmail } from '../src/email/render.ts';
 import { renderWebVersion } from '../src/email/web.ts';
 import { KurierError } from '../src/error.ts';
-import { compileTemplateFromSegments } from '../src/render/handlebars.ts';
+import type { Segment } from '../src/render/handlebars.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -21,6 +22,53 @@ const templates = await readEmailTemplates(path.join(root, 'templates'));
 const sampleSite = parseSite(await readFile(path.join(root, 'content/site.yaml'), 'utf8'));
 const sample = parseArticle(await readFile(path.join(root, SAMPLE), 'utf8'), SAMPLE, sampleSite);
 const compiledSample = await compileEmail(sampleSite, sample, templates);
+
+/**
+ * The reference that renderEmail's direct fill-in must match: a template built from the segments as a
+ * Handlebars AST (a ContentStatement per text, an escaped or raw
+ * MustacheStatement per field), so text is never parsed. Fields are read as `values[field]`; a missing one
+ * renders as "". Field names reach the compiled code only as quoted string literals.
+ */
+function compileTemplateFromSegments(
+  segments: readonly Segment[],
+  options: { readonly noEscape?: boolean } = {},
+): (values: Readonly<Record<string, string>>) => string {
+  const escaped = options.noEscape !== true;
+  const body = segments.map(
+    (segment): hbs.AST.Statement =>
+      typeof segment === 'string' ? contentStatement(segment) : fieldStatement(segment.field, escaped),
+  );
+  const program: hbs.AST.Program = { type: 'Program', body, blockParams: [], loc: NO_LOCATION };
+  // Not strict: the Program is built here and every field is a two-part path, never a helper call.
+  const template = Handlebars.create().compile(program, { noEscape: !escaped });
+  return (values) => template({ values });
+}
+
+const NO_LOCATION: hbs.AST.SourceLocation = {
+  source: '',
+  start: { line: 1, column: 0 },
+  end: { line: 1, column: 0 },
+};
+const NO_STRIP: hbs.AST.StripFlags = { open: false, close: false };
+
+function contentStatement(value: string): hbs.AST.ContentStatement {
+  return { type: 'ContentStatement', value, original: NO_STRIP, loc: NO_LOCATION };
+}
+
+function fieldStatement(field: string, escaped: boolean): hbs.AST.MustacheStatement {
+  const path: hbs.AST.PathExpression = {
+    type: 'PathExpression',
+    data: false,
+    depth: 0,
+    parts: ['values', field],
+    // Handlebars reads `original` to decide whether a path is scoped (`this.x`, `../x`); keep it neutral.
+    original: 'values.field',
+    loc: NO_LOCATION,
+  };
+  // No hash at all, as the parser leaves it for `{{a.b}}`: even an empty one makes Handlebars call a helper.
+  const hash = undefined as unknown as hbs.AST.Hash;
+  return { type: 'MustacheStatement', path, params: [], hash, escaped, strip: NO_STRIP, loc: NO_LOCATION };
+}
 
 const anna: Reader = {
   email: 'anna@example.org',

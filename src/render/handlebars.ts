@@ -104,52 +104,6 @@ function guard<Args extends unknown[]>(
   };
 }
 
-/**
- * Builds a template from segments as a Handlebars AST (a ContentStatement per text, an escaped or raw
- * MustacheStatement per field), so text is never parsed. Fields are read as `values[field]`; a missing one
- * renders as "". Field names reach the compiled code only as quoted string literals.
- */
-export function compileTemplateFromSegments(
-  segments: readonly Segment[],
-  options: { readonly noEscape?: boolean } = {},
-): (values: Readonly<Record<string, string>>) => string {
-  const escaped = options.noEscape !== true;
-  const body = segments.map(
-    (segment): hbs.AST.Statement =>
-      typeof segment === 'string' ? contentStatement(segment) : fieldStatement(segment.field, escaped),
-  );
-  const program: hbs.AST.Program = { type: 'Program', body, blockParams: [], loc: NO_LOCATION };
-  // Not strict: the Program is built here and every field is a two-part path, never a helper call.
-  const template = Handlebars.create().compile(program, { noEscape: !escaped });
-  return (values) => template({ values });
-}
-
-const NO_LOCATION: hbs.AST.SourceLocation = {
-  source: '',
-  start: { line: 1, column: 0 },
-  end: { line: 1, column: 0 },
-};
-const NO_STRIP: hbs.AST.StripFlags = { open: false, close: false };
-
-function contentStatement(value: string): hbs.AST.ContentStatement {
-  return { type: 'ContentStatement', value, original: NO_STRIP, loc: NO_LOCATION };
-}
-
-function fieldStatement(field: string, escaped: boolean): hbs.AST.MustacheStatement {
-  const path: hbs.AST.PathExpression = {
-    type: 'PathExpression',
-    data: false,
-    depth: 0,
-    parts: ['values', field],
-    // Handlebars reads `original` to decide whether a path is scoped (`this.x`, `../x`); keep it neutral.
-    original: 'values.field',
-    loc: NO_LOCATION,
-  };
-  // No hash at all, as the parser leaves it for `{{a.b}}`: even an empty one makes Handlebars call a helper.
-  const hash = undefined as unknown as hbs.AST.Hash;
-  return { type: 'MustacheStatement', path, params: [], hash, escaped, strip: NO_STRIP, loc: NO_LOCATION };
-}
-
 /** Handlebars compiles lazily, on the first render; parse now so a typo fails the build, not a send. */
 function checkSyntax(source: string, what: string, file: string | undefined): void {
   try {
