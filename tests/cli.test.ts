@@ -93,7 +93,8 @@ describe('bin/kurier.js, what npm run build runs', () => {
   it('bundles the sources and builds a site large enough for worker threads', async () => {
     const root = await project();
     await rm(path.join(root, 'content', 'posts'), { recursive: true });
-    await generateProject(root, repoRoot, 600);
+    // Large enough for a parse worker even on two cores (planParseWorkers).
+    await generateProject(root, repoRoot, 2600);
     const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
       cwd: repoRoot,
       encoding: 'utf8',
@@ -101,9 +102,9 @@ describe('bin/kurier.js, what npm run build runs', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Built 600 articles: 626 files/m);
-    const page = await readFile(path.join(root, 'out', 'artikel-599', 'index.html'), 'utf8');
-    expect(page).toContain('<h1>Artikel 599:');
+    expect(run.stdout).toMatch(/^Built 2600 articles: 2626 files/m);
+    const page = await readFile(path.join(root, 'out', 'artikel-2599', 'index.html'), 'utf8');
+    expect(page).toContain('<h1>Artikel 2599:');
   });
 
   /** `kurier build` in `root`, noting every module the process and its threads resolve (ES imports). */

@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateArticle } from '../bench/generate.ts';
-import { type ParseWorker, parseArticles, startParseWorkers } from '../src/build/parse-parallel.ts';
+import {
+  type ParseWorker,
+  parseArticles,
+  planParseWorkers,
+  startParseWorkers,
+} from '../src/build/parse-parallel.ts';
 import { readPageTemplates } from '../src/build/read-templates.ts';
 import { type Content, parseContent, planContent } from '../src/content/content.ts';
 import type { ContentSources } from '../src/content/read-content.ts';
@@ -57,7 +62,7 @@ async function parseContentInParallel(
 describe('parseContentInParallel', () => {
   it('gives exactly what the one-thread parse gives, on a site large enough for worker threads', async () => {
     const input = sources(700);
-    const parallel = await parseContentInParallel(input, startParseWorkers(settings, input.articles.length));
+    const parallel = await parseContentInParallel(input, startParseWorkers(settings, 700, { count: 1 }));
     const serial = parseContent(input);
     expect(parallel.articles).toHaveLength(700);
     expect(parallel).toEqual(serial);
@@ -81,7 +86,9 @@ describe('parseContentInParallel', () => {
 
   it('reports the same errors, in file order, from whichever thread parsed them', async () => {
     const input = sources(700, [3, 650]);
-    const parallel = await errorOf(() => parseContentInParallel(input, startParseWorkers(settings, 700)));
+    const parallel = await errorOf(() =>
+      parseContentInParallel(input, startParseWorkers(settings, 700, { count: 1 })),
+    );
     const serial = await errorOf(() => parseContent(input));
     expect([parallel.file, ...parallel.problems.map((problem) => problem.file)]).toEqual([
       'content/posts/artikel-3.md',
@@ -165,5 +172,12 @@ describe('parseContentInParallel', () => {
     }
     expect(articles.find((article) => article.draft)?.slug).toBe('artikel-5');
     expect([...pages.keys()].some((article) => article.draft)).toBe(false);
+  });
+
+  it('parses on one thread on two cores up to 2,500 articles, where the worker shares its core with the email thread', () => {
+    expect([999, 2499, 2500, 10_000].map((count) => planParseWorkers(count, 2))).toEqual([0, 0, 1, 1]);
+    expect([299, 300, 1000].map((count) => planParseWorkers(count, 4))).toEqual([0, 3, 3]);
+    expect(planParseWorkers(1000, 3)).toBe(2);
+    expect(planParseWorkers(50_000, 1)).toBe(0);
   });
 });

@@ -67,6 +67,8 @@ export interface BuildOptions {
   readonly memory?: BuildMemory;
   /** The file system out/ is written through; tests pass the real one with a fault injected. */
   readonly disk?: Disk;
+  /** How many threads parse besides this one; by default as many as the site's size and the cores merit. */
+  readonly parseWorkers?: number;
   /**
    * Write the pages and feeds before the emails that must be compiled are ready, then the emails (kurier
    * serve: a reader sees the page ~15 ms per email sooner). Each write is whole; a failed email leaves the
@@ -173,7 +175,7 @@ async function readContent(
   stateDir: string,
   memory: BuildMemory,
   persistent: boolean,
-  pageTemplates: PageTemplates,
+  parsers: { readonly pageTemplates: PageTemplates; readonly count?: number | undefined },
   fresh: FreshOut | undefined,
   onEmailsLikely: () => void,
 ): Promise<BuildContent> {
@@ -189,7 +191,7 @@ async function readContent(
   const sources = await readContentSources(
     root,
     (settings, count) => {
-      if (early !== undefined) workers = early.startParseWorkers(settings, count, { pageTemplates });
+      if (early !== undefined) workers = early.startParseWorkers(settings, count, parsers);
     },
     known,
     // Without a cache, every article is parsed: each is read (and hashed) as its chunk goes to a parser.
@@ -268,7 +270,7 @@ async function readContent(
   const site =
     plan === undefined ? parse.parseSite(sources.settings.text, sources.settings.path) : (plan.site as Site);
   if (workers.length === 0 && misses.length > 0) {
-    workers = parse.startParseWorkers(sources.settings, misses.length, { pageTemplates });
+    workers = parse.startParseWorkers(sources.settings, misses.length, parsers);
   }
   const { results: parsed, pages } = await parse.parseArticles(misses, site, workers, {
     pagesOnWorkers: true,
@@ -487,7 +489,7 @@ async function buildWith(
     options.stateDir,
     memory,
     options.memory !== undefined,
-    pageTemplates,
+    { pageTemplates, count: options.parseWorkers },
     fresh,
     () => compiler.warm(),
   );
