@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { generateArticle, generateProject } from '../bench/generate.ts';
-import { repoRoot, runCli, useProjects } from './support/project.ts';
+import { buildThroughBin, repoRoot, runCli, useProjects } from './support/project.ts';
 
 const { project } = useProjects();
 
@@ -95,14 +95,7 @@ describe('bin/kurier.js, what npm run build runs', () => {
     await rm(path.join(root, 'content', 'posts'), { recursive: true });
     // Large enough for a parse worker even on two cores (planParseWorkers).
     await generateProject(root, repoRoot, 2600);
-    const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: { ...process.env, KURIER_ROOT: root },
-    });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Built 2600 articles: 2626 files/m);
+    expect(buildThroughBin(root)).toMatch(/^Built 2600 articles: 2626 files/m);
     const page = await readFile(path.join(root, 'out', 'artikel-2599', 'index.html'), 'utf8');
     expect(page).toContain('<h1>Artikel 2599:');
   });

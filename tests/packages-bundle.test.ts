@@ -3,7 +3,6 @@
 // stubbed-out package fails loudly; a damaged cache is rebuilt; lodash/fp and parse5 load when first read.
 
 import { isAscii } from 'node:buffer';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -18,7 +17,14 @@ import { compileEmail, type Mjml, readBundledMjml, renderMjml } from '../src/ema
 import { readEmailTemplates } from '../src/email/read-templates.ts';
 import { KurierError } from '../src/error.ts';
 import { makeArticle, makeSite } from './support/fixtures.ts';
-import { expectSameFiles, readTree, repoRoot, runCli, useProjects } from './support/project.ts';
+import {
+  buildThroughBin,
+  expectSameFiles,
+  readTree,
+  repoRoot,
+  runCli,
+  useProjects,
+} from './support/project.ts';
 
 const { project } = useProjects();
 
@@ -261,17 +267,6 @@ describe("the MJML bundle's lazy modules", () => {
     expect(typeof lazy).toBe(typeof whole);
   });
 });
-
-/** Runs `node bin/kurier.js build` on `project`. */
-function buildThroughBin(project: string): void {
-  const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: { ...process.env, KURIER_ROOT: project },
-  });
-  expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
-}
 
 describe('a build through bin/kurier.js', () => {
   it('writes with the package bundles beside its own, byte for byte, what the sources write', async () => {

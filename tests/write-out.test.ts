@@ -329,12 +329,18 @@ describe('writeOut', () => {
 describe('a first build that writes pages ahead', () => {
   const pages = FIRST.filter((file) => file.path.endsWith('/index.html'));
   const rest = FIRST.filter((file) => !file.path.endsWith('/index.html'));
+  /** A fresh folder beside `out` with FIRST's pages written ahead. */
+  const freshWithPages = (out: string) => {
+    const fresh = startFreshOut(out);
+    if (fresh === undefined) throw new Error('no fresh folder');
+    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    return fresh;
+  };
 
   it('renames the fresh folder with its pages into place, and lists them', async () => {
     const { out, options, manifestFile } = await place();
-    const fresh = startFreshOut(out);
-    if (fresh === undefined) throw new Error('no fresh folder');
-    for (const page of pages) expect(writeFreshPage(fresh, page.path, Buffer.from(page.content))).toBe(true);
+    const fresh = freshWithPages(out);
+    expect([...fresh.files.keys()]).toEqual(pages.map((page) => page.path));
     // A second page at one path is refused: the first stays.
     expect(writeFreshPage(fresh, 'a/index.html', Buffer.from('<p>zweite</p>'))).toBe(false);
     const written = writeOut(out, rest, { ...options, fresh });
@@ -350,9 +356,7 @@ describe('a first build that writes pages ahead', () => {
 
   it('writes the pages again when out/ appeared while it ran, and removes the fresh folder', async () => {
     const { out, options } = await place();
-    const fresh = startFreshOut(out);
-    if (fresh === undefined) throw new Error('no fresh folder');
-    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    const fresh = freshWithPages(out);
     // out/ was made in the meantime (empty, so that its files are no one's).
     await mkdir(out);
     writeOut(out, rest, { ...options, fresh });
@@ -364,9 +368,7 @@ describe('a first build that writes pages ahead', () => {
 
   it('fails cleanly when another first build removed the pages it wrote ahead', async () => {
     const { out, options } = await place();
-    const fresh = startFreshOut(out);
-    if (fresh === undefined) throw new Error('no fresh folder');
-    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    const fresh = freshWithPages(out);
     // The other build clears fresh folders it takes for litter, and makes out/ first.
     writeOut(out, SECOND, options);
     const before = await snapshot(out);

@@ -199,13 +199,14 @@ export async function parseArticles(
     chunk.forEach((result, offset) => {
       results[start + offset] = result;
     });
-    const published = chunk.flatMap((result, offset) =>
-      'article' in result && !result.article.draft
-        ? [{ index: start + offset, article: result.article }]
-        : [],
-    );
-    if (options.pagesOnWorkers === true && workers.length > 0 && published.length > 0)
-      unrendered.push(published);
+    if (options.pagesOnWorkers === true && workers.length > 0) {
+      const published = chunk.flatMap((result, offset) =>
+        'article' in result && !result.article.draft
+          ? [{ index: start + offset, article: result.article }]
+          : [],
+      );
+      if (published.length > 0) unrendered.push(published);
+    }
     await new Promise((resolve) => setImmediate(resolve));
   }
   try {

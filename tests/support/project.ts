@@ -1,5 +1,6 @@
 // A throwaway copy of the sample project in a temp folder, and the CLI run against it with a fixed clock.
 
+import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,4 +87,16 @@ export async function readTree(dir: string): Promise<Map<string, Buffer>> {
 export function expectSameFiles(actual: Map<string, Buffer>, expected: Map<string, Buffer>): void {
   expect([...actual.keys()]).toEqual([...expected.keys()]);
   for (const [name, bytes] of expected) expect(actual.get(name)?.equals(bytes), name).toBe(true);
+}
+
+/** `node bin/kurier.js build` on `root`, as `npm run build` runs it; fails the test unless it succeeds quietly. */
+export function buildThroughBin(root: string): string {
+  const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'kurier.js'), 'build'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, KURIER_ROOT: root },
+  });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  return run.stdout;
 }
