@@ -92,6 +92,26 @@ function imapError(target: ImapTarget, error: unknown): KurierError {
   );
 }
 
+/**
+ * Dovecot may answer a CREATE with NO ("Mailbox doesn't exist" for the parent) while another session touches
+ * the same hierarchy: a run killed a moment ago whose server process is still at work, or a mail client. It failed a
+ * CI run once; the folder then exists, or a second try succeeds. Checking first also spares the
+ * CREATE on every run after the first.
+ */
+async function ensureFolder(client: ImapFlow, folder: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const exists = await client.status([...folder], { messages: true }).catch(() => false);
+    if (exists !== false) return;
+    try {
+      await client.mailboxCreate([...folder]);
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 250));
+    }
+  }
+}
+
 export async function openImapMailbox(
   target: ImapTarget,
   folders: Readonly<Record<Folder, readonly string[]>> = DEFAULT_FOLDERS,
@@ -107,7 +127,7 @@ export async function openImapMailbox(
   client.on('error', () => {});
   try {
     await client.connect();
-    for (const folder of Object.values(folders)) await client.mailboxCreate([...folder]);
+    for (const folder of Object.values(folders)) await ensureFolder(client, folder);
     await client.mailboxOpen(target.mailbox);
   } catch (error) {
     client.close();
