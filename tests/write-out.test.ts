@@ -9,6 +9,7 @@ import {
   type Disk,
   discardFreshOut,
   realDisk,
+  settleFreshOut,
   startFreshOut,
   writeFreshPage,
   writeOut,
@@ -330,16 +331,17 @@ describe('a first build that writes pages ahead', () => {
   const pages = FIRST.filter((file) => file.path.endsWith('/index.html'));
   const rest = FIRST.filter((file) => !file.path.endsWith('/index.html'));
   /** A fresh folder beside `out` with FIRST's pages written ahead. */
-  const freshWithPages = (out: string) => {
+  const freshWithPages = async (out: string) => {
     const fresh = startFreshOut(out);
     if (fresh === undefined) throw new Error('no fresh folder');
     for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    await settleFreshOut(fresh);
     return fresh;
   };
 
   it('renames the fresh folder with its pages into place, and lists them', async () => {
     const { out, options, manifestFile } = await place();
-    const fresh = freshWithPages(out);
+    const fresh = await freshWithPages(out);
     expect([...fresh.files.keys()]).toEqual(pages.map((page) => page.path));
     // A second page at one path is refused: the first stays.
     expect(writeFreshPage(fresh, 'a/index.html', Buffer.from('<p>zweite</p>'))).toBe(false);
@@ -356,7 +358,7 @@ describe('a first build that writes pages ahead', () => {
 
   it('writes the pages again when out/ appeared while it ran, and removes the fresh folder', async () => {
     const { out, options } = await place();
-    const fresh = freshWithPages(out);
+    const fresh = await freshWithPages(out);
     // out/ was made in the meantime (empty, so that its files are no one's).
     await mkdir(out);
     writeOut(out, rest, { ...options, fresh });
@@ -368,7 +370,7 @@ describe('a first build that writes pages ahead', () => {
 
   it('fails cleanly when another first build removed the pages it wrote ahead', async () => {
     const { out, options } = await place();
-    const fresh = freshWithPages(out);
+    const fresh = await freshWithPages(out);
     // The other build clears fresh folders it takes for litter, and makes out/ first.
     writeOut(out, SECOND, options);
     const before = await snapshot(out);
@@ -385,7 +387,28 @@ describe('a first build that writes pages ahead', () => {
     await rm(out, { recursive: true });
     const fresh = startFreshOut(out);
     expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toHaveLength(1);
-    discardFreshOut(fresh);
+    await discardFreshOut(fresh);
+    expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toEqual([]);
+  });
+
+  it('hands back a page it could not write, and removes the folder only after the writes under way', async () => {
+    const { out } = await place();
+    const fresh = startFreshOut(out);
+    if (fresh === undefined) throw new Error('no fresh folder');
+    // A file where the page's folder should be: its mkdir fails.
+    await writeFile(path.join(fresh.dir, 'blockiert'), 'kein Ordner');
+    const blocked = Buffer.from('<p>blockiert</p>');
+    expect(writeFreshPage(fresh, 'blockiert/index.html', blocked)).toBe(true);
+    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    await settleFreshOut(fresh);
+    expect(fresh.failed).toEqual(new Map([['blockiert/index.html', blocked]]));
+    expect([...fresh.files.keys()]).toEqual(pages.map((page) => page.path));
+
+    // Discarded at once, with writes still under way: none of them makes the folder again.
+    for (const page of pages) writeFreshPage(fresh, `neu/${page.path}`, Buffer.from(page.content));
+    expect(fresh.pending.size).toBeGreaterThan(0);
+    await discardFreshOut(fresh);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await readdir(path.dirname(out))).filter((name) => name.includes('kurier-'))).toEqual([]);
   });
 });

@@ -46,8 +46,10 @@ import {
   discardFreshOut,
   type FreshOut,
   isOutRemembered,
+  settleFreshOut,
   startFreshOut,
   type WrittenFile,
+  whileFreshOutBusy,
   writeFreshPage,
   writeOut,
 } from './write-out.ts';
@@ -469,7 +471,7 @@ export async function buildPublication(options: BuildOptions): Promise<BuildResu
     return await buildWith(options, memory, compiler, fresh);
   } finally {
     // Gone already if it became out/.
-    discardFreshOut(fresh);
+    await discardFreshOut(fresh);
     if (options.memory === undefined) await compiler.stop();
     else options.memory.emails = compiler;
   }
@@ -561,12 +563,18 @@ async function buildWith(
         !writeFreshPage(fresh, file.path, bytes)
       ) {
         made.set(file.path, bytes);
+      } else {
+        await whileFreshOutBusy(fresh);
       }
     }
     for (const article of pagesToRender) {
       const page = content.pages.get(article);
       if (page !== undefined) made.set(`${article.path}index.html`, page);
     }
+  }
+  if (fresh !== undefined) {
+    await settleFreshOut(fresh);
+    for (const [file, bytes] of fresh.failed) made.set(file, bytes);
   }
   const outName = path.relative(options.root, options.outDir).split(path.sep).join('/');
   const staticFiles = await readStaticFiles(path.join(options.root, STATIC_DIR));

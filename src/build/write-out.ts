@@ -46,7 +46,7 @@ export interface WriteOptions {
   readonly disk?: Disk;
   /** Kept by a process that writes the same out/ again and again (kurier serve); see OutMemory. */
   readonly memory?: OutMemory;
-  /** A first build's fresh folder, with the pages written into it ahead (startFreshOut). */
+  /** A first build's fresh folder, with the pages written into it ahead (startFreshOut), all settled. */
   readonly fresh?: FreshOut | undefined;
 }
 
@@ -300,8 +300,12 @@ function ancestorsOf(file: string): string[] {
  */
 export interface FreshOut {
   readonly dir: string;
-  /** The files writeFreshPage wrote into it, with their sizes. */
+  /** The files given to writeFreshPage, with their sizes; one whose write failed is moved to `failed`. */
   readonly files: Map<string, number>;
+  /** Writes under way on libuv's threads. */
+  readonly pending: Set<Promise<void>>;
+  /** Pages whose write failed: the build writes them with the rest, and writeOut reports what fails. */
+  readonly failed: Map<string, Uint8Array>;
 }
 
 /** Removes the fresh folders of first builds killed halfway: they never became out/. */
@@ -328,33 +332,61 @@ export function startFreshOut(outDir: string, disk: Disk = realDisk): FreshOut |
     removeFreshLitter(disk, outDir);
     const dir = freshDirOf(outDir);
     disk.mkdirSync(dir);
-    return { dir, files: new Map() };
+    return { dir, files: new Map(), pending: new Set(), failed: new Map() };
   } catch {
     // The writer tries again at the end, and reports what stops it.
     return undefined;
   }
 }
 
-/** Removes the fresh folder unless it became out/: after a failed build, or one that did not need it. */
-export function discardFreshOut(fresh: FreshOut | undefined, disk: Disk = realDisk): void {
-  if (fresh !== undefined) disk.rmSync(fresh.dir, { recursive: true, force: true });
+/**
+ * Removes the fresh folder unless it became out/: after a failed build, or one that did not need it. Its
+ * writes end first, or one still under way would make the folder again.
+ */
+export async function discardFreshOut(fresh: FreshOut | undefined, disk: Disk = realDisk): Promise<void> {
+  if (fresh === undefined) return;
+  await settleFreshOut(fresh);
+  removeFreshOut(fresh, disk);
 }
 
+function removeFreshOut(fresh: FreshOut, disk: Disk): void {
+  disk.rmSync(fresh.dir, { recursive: true, force: true });
+}
+
+// Enough to keep libuv's four threads busy; each waiting page holds its bytes.
+const MAX_PENDING = 32;
+
 /**
- * Writes one page into a first build's fresh folder ahead of writeOut; false when it could not, and then
- * writeOut writes it with the rest and reports what fails. A path is written only once: a second page there
- * (two articles with one slug) is refused, and the build reports the clash.
+ * Starts writing one page into a first build's fresh folder ahead of writeOut, on libuv's threads: with the
+ * email thread busy on the other core, each synchronous mkdir and write waited for a core (0.4 ms each at the
+ * median, against 0.06 ms alone; 1 s of a 1,000-article build), while this thread had pages to render. A
+ * path is written only once: false for a second page there (two articles with one slug), which the build
+ * then writes with the rest, and the clash is reported. A write that fails lands in `failed` (settleFreshOut).
  */
 export function writeFreshPage(fresh: FreshOut, file: string, bytes: Uint8Array): boolean {
-  try {
-    const target = path.join(fresh.dir, ...file.split('/'));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, bytes, { flag: 'wx' });
-  } catch {
-    return false;
-  }
+  if (fresh.files.has(file)) return false;
   fresh.files.set(file, bytes.byteLength);
+  const target = path.join(fresh.dir, ...file.split('/'));
+  const written: Promise<void> = fs.promises
+    .mkdir(path.dirname(target), { recursive: true })
+    .then(() => fs.promises.writeFile(target, bytes, { flag: 'wx' }))
+    .catch(() => {
+      fresh.files.delete(file);
+      fresh.failed.set(file, bytes);
+    })
+    .finally(() => fresh.pending.delete(written));
+  fresh.pending.add(written);
   return true;
+}
+
+/** Resolves when fewer writes are under way than keep libuv busy: so no page waits long in memory. */
+export async function whileFreshOutBusy(fresh: FreshOut): Promise<void> {
+  while (fresh.pending.size >= MAX_PENDING) await Promise.race(fresh.pending);
+}
+
+/** Waits for every write under way; then `files` holds what is on disk, and `failed` what is not. */
+export async function settleFreshOut(fresh: FreshOut): Promise<void> {
+  while (fresh.pending.size > 0) await Promise.all(fresh.pending);
 }
 
 /** The pages written ahead, read back: out/ appeared while the build ran (another build made it). */
@@ -444,7 +476,7 @@ export function writeOut(
   let ahead: FreshOut | undefined = options.fresh;
   if (ahead !== undefined && existing.exists) {
     files = [...rendered, ...readFreshPages(disk, ahead, outName)];
-    discardFreshOut(ahead, disk);
+    removeFreshOut(ahead, disk);
     ahead = undefined;
   }
   const remember = (folders: ReadonlySet<string>, manifest: ReadonlySet<string>) => {
