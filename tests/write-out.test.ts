@@ -12,6 +12,7 @@ import {
   settleFreshOut,
   startFreshOut,
   writeFreshPage,
+  writeFreshPageInBackground,
   writeOut,
 } from '../src/build/write-out.ts';
 import type { OutputFile } from '../src/model.ts';
@@ -334,7 +335,11 @@ describe('a first build that writes pages ahead', () => {
   const freshWithPages = async (out: string) => {
     const fresh = startFreshOut(out);
     if (fresh === undefined) throw new Error('no fresh folder');
-    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    // Both ways of writing ahead: the workers' pages at once, this thread's on libuv's threads.
+    for (const [index, page] of pages.entries()) {
+      const write = index % 2 === 0 ? writeFreshPage : writeFreshPageInBackground;
+      write(fresh, page.path, Buffer.from(page.content));
+    }
     await settleFreshOut(fresh);
     return fresh;
   };
@@ -345,6 +350,7 @@ describe('a first build that writes pages ahead', () => {
     expect([...fresh.files.keys()]).toEqual(pages.map((page) => page.path));
     // A second page at one path is refused: the first stays.
     expect(writeFreshPage(fresh, 'a/index.html', Buffer.from('<p>zweite</p>'))).toBe(false);
+    expect(writeFreshPageInBackground(fresh, 'a/index.html', Buffer.from('<p>zweite</p>'))).toBe(false);
     const written = writeOut(out, rest, { ...options, fresh });
     const expected = await place();
     writeOut(expected.out, FIRST, expected.options);
@@ -398,14 +404,17 @@ describe('a first build that writes pages ahead', () => {
     // A file where the page's folder should be: its mkdir fails.
     await writeFile(path.join(fresh.dir, 'blockiert'), 'kein Ordner');
     const blocked = Buffer.from('<p>blockiert</p>');
-    expect(writeFreshPage(fresh, 'blockiert/index.html', blocked)).toBe(true);
-    for (const page of pages) writeFreshPage(fresh, page.path, Buffer.from(page.content));
+    expect(writeFreshPageInBackground(fresh, 'blockiert/index.html', blocked)).toBe(true);
+    // The same page written at once is refused, and left to the build.
+    expect(writeFreshPage(fresh, 'blockiert/index.html', blocked)).toBe(false);
+    for (const page of pages) writeFreshPageInBackground(fresh, page.path, Buffer.from(page.content));
     await settleFreshOut(fresh);
     expect(fresh.failed).toEqual(new Map([['blockiert/index.html', blocked]]));
     expect([...fresh.files.keys()]).toEqual(pages.map((page) => page.path));
 
     // Discarded at once, with writes still under way: none of them makes the folder again.
-    for (const page of pages) writeFreshPage(fresh, `neu/${page.path}`, Buffer.from(page.content));
+    for (const page of pages)
+      writeFreshPageInBackground(fresh, `neu/${page.path}`, Buffer.from(page.content));
     expect(fresh.pending.size).toBeGreaterThan(0);
     await discardFreshOut(fresh);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -51,6 +51,7 @@ import {
   type WrittenFile,
   whileFreshOutBusy,
   writeFreshPage,
+  writeFreshPageInBackground,
   writeOut,
 } from './write-out.ts';
 
@@ -560,7 +561,7 @@ async function buildWith(
       if (
         fresh === undefined ||
         !file.path.endsWith('/index.html') ||
-        !writeFreshPage(fresh, file.path, bytes)
+        !writeFreshPageInBackground(fresh, file.path, bytes)
       ) {
         made.set(file.path, bytes);
       } else {
