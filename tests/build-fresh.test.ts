@@ -20,7 +20,7 @@ async function largeProject(count: number): Promise<string> {
   return root;
 }
 
-function build(root: string, throughWriteOut = false) {
+function build(root: string, throughWriteOut = false, parseWorkers = 1) {
   return buildPublication({
     root,
     outDir: path.join(root, 'out'),
@@ -28,7 +28,7 @@ function build(root: string, throughWriteOut = false) {
     // A disk handed in makes writeOut write every file itself, as all builds did before.
     ...(throughWriteOut ? { disk: realDisk } : {}),
     // A parse worker, whatever the cores: its pages and this thread's reach the fresh folder by other ways.
-    parseWorkers: 1,
+    parseWorkers,
   });
 }
 
@@ -48,32 +48,36 @@ async function leftovers(root: string): Promise<string[]> {
 }
 
 describe('a first build', () => {
-  it('writes the pages ahead, and leaves out/ and its list exactly as one write at the end does', async () => {
-    const root = await largeProject(420);
-    // A draft is parsed by whichever thread, and never published.
-    const draft = path.join(root, 'content', 'posts', 'artikel-7.md');
-    await writeFile(
-      draft,
-      (await readFile(draft, 'utf8')).replace('author: Rolevinck', 'author: Rolevinck\ndraft: true'),
-    );
-    const other = await largeProject(420);
-    await writeFile(path.join(other, 'content', 'posts', 'artikel-7.md'), await readFile(draft));
+  // Without a worker, this thread renders every page and writes it on libuv's threads (in the background).
+  it.each([1, 0])(
+    'with parseWorkers %i, writes the pages ahead, and leaves out/ and its list exactly as one write at the end does',
+    async (workers) => {
+      const root = await largeProject(420);
+      // A draft is parsed by whichever thread, and never published.
+      const draft = path.join(root, 'content', 'posts', 'artikel-7.md');
+      await writeFile(
+        draft,
+        (await readFile(draft, 'utf8')).replace('author: Rolevinck', 'author: Rolevinck\ndraft: true'),
+      );
+      const other = await largeProject(420);
+      await writeFile(path.join(other, 'content', 'posts', 'artikel-7.md'), await readFile(draft));
 
-    const ahead = await build(root);
-    const atTheEnd = await build(other, true);
-    expect(ahead.written.length).toBe(atTheEnd.written.length);
-    expect(ahead.written.every((file) => file.changed)).toBe(true);
-    expect(new Set(ahead.written.map((file) => `${file.path} ${file.bytes}`))).toEqual(
-      new Set(atTheEnd.written.map((file) => `${file.path} ${file.bytes}`)),
-    );
-    const out = await readTree(path.join(root, 'out'));
-    expectSameFiles(out, await readTree(path.join(other, 'out')));
-    expect(out.has('artikel-7/index.html')).toBe(false);
-    expect(out.has('artikel-419/index.html')).toBe(true);
-    const list = (dir: string) => readFile(path.join(dir, '.kurier', 'written', 'out.json'), 'utf8');
-    expect(await list(root)).toBe(await list(other));
-    expect(await leftovers(root)).toEqual([]);
-  });
+      const ahead = await build(root, false, workers);
+      const atTheEnd = await build(other, true);
+      expect(ahead.written.length).toBe(atTheEnd.written.length);
+      expect(ahead.written.every((file) => file.changed)).toBe(true);
+      expect(new Set(ahead.written.map((file) => `${file.path} ${file.bytes}`))).toEqual(
+        new Set(atTheEnd.written.map((file) => `${file.path} ${file.bytes}`)),
+      );
+      const out = await readTree(path.join(root, 'out'));
+      expectSameFiles(out, await readTree(path.join(other, 'out')));
+      expect(out.has('artikel-7/index.html')).toBe(false);
+      expect(out.has('artikel-419/index.html')).toBe(true);
+      const list = (dir: string) => readFile(path.join(dir, '.kurier', 'written', 'out.json'), 'utf8');
+      expect(await list(root)).toBe(await list(other));
+      expect(await leftovers(root)).toEqual([]);
+    },
+  );
 
   it('that fails after writing pages ahead leaves neither out/ nor its fresh folder', async () => {
     const root = await largeProject(420);
