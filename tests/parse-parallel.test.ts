@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateArticle } from '../bench/generate.ts';
+import { startEmailCompiler } from '../src/build/compile-emails.ts';
 import {
   type ParseWorker,
   parseArticles,
@@ -179,5 +180,39 @@ describe('parseContentInParallel', () => {
     expect([299, 300, 1000].map((count) => planParseWorkers(count, 4))).toEqual([0, 3, 3]);
     expect(planParseWorkers(1000, 3)).toBe(2);
     expect(planParseWorkers(50_000, 1)).toBe(0);
+  });
+
+  it('without a worker, has the email thread render the pages of a site large enough, the very pages renderPages makes', async () => {
+    const site = parseSite(settings.text, settings.path);
+    const pageTemplates = await readPageTemplates(path.join(repoRoot, 'templates'));
+    const compiler = startEmailCompiler();
+    try {
+      const asked: number[] = [];
+      const renderElsewhere = (articles: readonly Article[]) => {
+        asked.push(articles.length);
+        return compiler.renderPages({ site, pageTemplates, articles });
+      };
+      const large = sources(240);
+      const { results, pages } = await parseArticles(large.articles, site, [], {
+        pagesOnWorkers: true,
+        renderElsewhere,
+      });
+      const articles = results.filter((result): result is Article => !(result instanceof KurierError));
+      expect(asked.reduce((sum, count) => sum + count, 0)).toBe(240);
+      const expected = [...renderPages(site, articles, pageTemplates)].slice(2);
+      expect(
+        articles.map((article) => Buffer.from(pages.get(article) ?? new Uint8Array()).toString('utf8')),
+      ).toEqual(expected.map((file) => file.content));
+
+      // A small site's pages stay with this thread: the email thread is still loading MJML.
+      asked.length = 0;
+      const small = await parseArticles(sources(20).articles, site, [], {
+        pagesOnWorkers: true,
+        renderElsewhere,
+      });
+      expect([asked, small.pages.size]).toEqual([[], 0]);
+    } finally {
+      await compiler.stop();
+    }
   });
 });

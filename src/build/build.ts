@@ -16,7 +16,7 @@ import { type EmailTemplates, readEmailTemplates } from '../email/read-templates
 import { KurierError } from '../error.ts';
 import type { Article, OutputFile, Site } from '../model.ts';
 import { planFeedLinks } from '../render/feed-links.ts';
-import type { PageTemplates } from '../render/pages.ts';
+import type { PageTemplates, RenderedPage } from '../render/pages.ts';
 import { type EmailCompiler, startEmailCompiler } from './compile-emails.ts';
 import { planEmailCacheKey, pruneEmailCache, readCachedEmail, writeCachedEmail } from './email-cache.ts';
 import {
@@ -178,7 +178,14 @@ async function readContent(
   stateDir: string,
   memory: BuildMemory,
   persistent: boolean,
-  parsers: { readonly pageTemplates: PageTemplates; readonly count?: number | undefined },
+  parsers: {
+    readonly pageTemplates: PageTemplates;
+    readonly count?: number | undefined;
+    /** Where pages go when no worker parses (the email thread). */
+    readonly renderPages?:
+      | ((site: Site, articles: readonly Article[]) => Promise<readonly RenderedPage[]>)
+      | undefined;
+  },
   fresh: FreshOut | undefined,
   onEmailsLikely: () => void,
 ): Promise<BuildContent> {
@@ -275,13 +282,23 @@ async function readContent(
   if (workers.length === 0 && misses.length > 0) {
     workers = parse.startParseWorkers(sources.settings, misses.length, parsers);
   }
+  const { renderPages } = parsers;
   const { results: parsed, pages } = await parse.parseArticles(misses, site, workers, {
     pagesOnWorkers: true,
+    renderElsewhere: renderPages === undefined ? undefined : (articles) => renderPages(site, articles),
     onTaken: hashSource,
     takePage:
       fresh === undefined
         ? undefined
-        : (article, page) => writeFreshPage(fresh, `${article.path}index.html`, page),
+        : (article, page) =>
+            // The email thread's pages arrive while this thread parses: written in the background, without
+            // holding the parse back (waiting for the writes between chunks made 1,000 articles 26% slower).
+            // A parse worker's at once (see writeFreshPageInBackground).
+            (workers.length === 0 ? writeFreshPageInBackground : writeFreshPage)(
+              fresh,
+              `${article.path}index.html`,
+              page,
+            ),
   });
   const next = new Map<string, CacheEntry>();
   const justParsed = new Map<string, Article>();
@@ -492,7 +509,11 @@ async function buildWith(
     options.stateDir,
     memory,
     options.memory !== undefined,
-    { pageTemplates, count: options.parseWorkers },
+    {
+      pageTemplates,
+      count: options.parseWorkers,
+      renderPages: (site, articles) => compiler.renderPages({ site, pageTemplates, articles }),
+    },
     fresh,
     () => compiler.warm(),
   );

@@ -4,15 +4,13 @@
 
 import { workerData } from 'node:worker_threads';
 import { parseSite } from '../content/settings.ts';
-import { planArticlePageRenderer } from '../render/pages.ts';
+import { planArticlePageRenderer, planPage, type RenderedPage } from '../render/pages.ts';
 import { serveTasks } from '../threads.ts';
 import {
   type ParseRequest,
   type ParseResult,
   type ParseWorkerData,
-  planPage,
   planParsedPage,
-  type RenderedPage,
 } from './parse-parallel.ts';
 
 const { settings, pageTemplates } = workerData as ParseWorkerData;

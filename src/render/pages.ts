@@ -102,6 +102,26 @@ export function planArticlePageRenderer(site: Site, templates: PageTemplates): (
   return (article) => renderArticlePage(context, article);
 }
 
+/** An article's page as UTF-8 (planPage), if it could be rendered. */
+export interface RenderedPage {
+  readonly page?: Uint8Array | undefined;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The article's page as `renderPage` makes it, unless it is a draft (never published). A page that fails is
+ * left out: the build renders it again and reports the error as it would have.
+ */
+export function planPage(article: Article, renderPage: (article: Article) => string): RenderedPage {
+  if (article.draft) return {};
+  try {
+    return { page: encoder.encode(renderPage(article)) };
+  } catch {
+    return {};
+  }
+}
+
 /** `articlePages`: the articles whose pages to render (all by default); the index always lists every one. */
 export function* renderPages(
   site: Site,
