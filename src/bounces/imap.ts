@@ -94,8 +94,8 @@ function imapError(target: ImapTarget, error: unknown): KurierError {
 
 /**
  * Dovecot may answer a CREATE with NO ("Mailbox doesn't exist" for the parent) while another session touches
- * the same hierarchy: a run killed a moment ago whose server process is still at work, or a mail client. It failed a
- * CI run once; the folder then exists, or a second try succeeds. Checking first also spares the
+ * the same hierarchy: a run killed a moment ago whose server process is still at work, or a mail client. It
+ * failed a CI run once; the folder then exists, or a second try succeeds. Checking first also spares the
  * CREATE on every run after the first.
  */
 async function ensureFolder(client: ImapFlow, folder: readonly string[]): Promise<void> {

@@ -110,9 +110,9 @@ export interface ParsedArticles {
  * tests use to prove the workers' results), and sends each chunk's articles to a worker for their pages if
  * `pagesOnWorkers`; without a worker, to `renderElsewhere` (the email thread, idle once its emails are
  * compiled), from RENDER_ELSEWHERE_FROM files on. Each page rendered elsewhere is offered to `takePage` as
- * it comes in, between this thread's chunks (a first build writes it at once); a page it takes is not kept. `onTaken` sees each file
- * as its chunk is handed out (a first build hashes it then, as it is read). The workers are stopped when
- * all is parsed and rendered.
+ * it comes in, between this thread's chunks (a first build writes it at once); a page it takes is not
+ * kept. `onTaken` sees each file as its chunk is handed out (a first build hashes it then, as it is read).
+ * The workers are stopped when all is parsed and rendered.
  */
 export async function parseArticles(
   files: readonly SourceFile[],
@@ -147,13 +147,18 @@ export async function parseArticles(
   // takes them before a chunk to parse: sent at once instead, they waited in the worker's queue as copies
   // (20 MB more at 1,000 articles).
   const unrendered: { readonly index: number; readonly article: Article }[][] = [];
-  const render = async (worker: ParseWorker, chunk: readonly { index: number; article: Article }[]) => {
-    const answers = (await worker.run({ articles: chunk.map(({ article }) => article) })) as RenderedPage[];
+  type RenderChunk = (articles: readonly Article[]) => Promise<readonly RenderedPage[]>;
+  const render = async (renderChunk: RenderChunk, chunk: readonly { index: number; article: Article }[]) => {
+    const answers = await renderChunk(chunk.map(({ article }) => article));
     answers.forEach((answer, offset) => {
       const parsed = chunk[offset];
       if (parsed !== undefined) store(parsed.index, parsed.article, answer.page);
     });
   };
+  const onWorker =
+    (worker: ParseWorker): RenderChunk =>
+    async (articles) =>
+      (await worker.run({ articles })) as RenderedPage[];
 
   // Two tasks in flight a worker: this thread hands out the next one only between its own chunks, so with
   // one a worker waited up to a chunk's time for its next (a fifth of its time at 10,000 articles).
@@ -165,7 +170,7 @@ export async function parseArticles(
         for (;;) {
           const pages = unrendered.shift();
           if (pages !== undefined) {
-            await render(worker, pages);
+            await render(onWorker(worker), pages);
             continue;
           }
           const request = take();
@@ -184,16 +189,6 @@ export async function parseArticles(
   // Sent as soon as parsed: the email thread renders faster than this thread parses, so they do not pile up.
   const rendering: Promise<void>[] = [];
   const renderElsewhere = files.length >= RENDER_ELSEWHERE_FROM ? options.renderElsewhere : undefined;
-  const elsewhere =
-    renderElsewhere === undefined
-      ? undefined
-      : async (chunk: readonly { index: number; article: Article }[]) => {
-          const answers = await renderElsewhere(chunk.map(({ article }) => article));
-          answers.forEach((answer, offset) => {
-            const parsed = chunk[offset];
-            if (parsed !== undefined) store(parsed.index, parsed.article, answer.page);
-          });
-        };
 
   // A chunk at a time, yielding between chunks so that the workers are fed promptly.
   const share = options.mainThreadShare !== false || workers.length === 0;
@@ -203,15 +198,15 @@ export async function parseArticles(
     chunk.forEach((result, offset) => {
       results[start + offset] = result;
     });
-    if (options.pagesOnWorkers === true && (workers.length > 0 || elsewhere !== undefined)) {
+    if (options.pagesOnWorkers === true && (workers.length > 0 || renderElsewhere !== undefined)) {
       const published = chunk.flatMap((result, offset) =>
         'article' in result && !result.article.draft
           ? [{ index: start + offset, article: result.article }]
           : [],
       );
       if (published.length > 0 && workers.length > 0) unrendered.push(published);
-      else if (published.length > 0 && elsewhere !== undefined) {
-        const done = elsewhere(published);
+      else if (published.length > 0 && renderElsewhere !== undefined) {
+        const done = render(renderElsewhere, published);
         // Handled now; rethrown by the await below.
         done.catch(() => undefined);
         rendering.push(done);
@@ -226,7 +221,7 @@ export async function parseArticles(
     await Promise.all(
       unrendered.splice(0).map((pages, index) => {
         const worker = workers[index % workers.length];
-        return worker === undefined ? undefined : render(worker, pages);
+        return worker === undefined ? undefined : render(onWorker(worker), pages);
       }),
     );
   } finally {

@@ -379,9 +379,9 @@ export function writeFreshPage(fresh: FreshOut, file: string, bytes: Uint8Array)
  * As writeFreshPage, but on libuv's threads, for the pages of a site parsed on this thread alone (rendered by
  * the email thread during the parse, or here after it): with the email thread busy on the other core, each
  * synchronous mkdir and write waited for a core (0.4 ms each at the median, against 0.06 ms alone: 1 s of a
- * 1,000-article build). Not for the workers' pages: beside a
- * parse worker, libuv's threads took the cores from it (10,000 articles: 7.6 s of system time against 5.1).
- * A write that fails lands in `failed` (settleFreshOut).
+ * 1,000-article build). Not for the workers' pages: beside a parse worker, libuv's threads took the cores
+ * from it (10,000 articles: 7.6 s of system time against 5.1). A write that fails lands in `failed`
+ * (settleFreshOut).
  */
 export function writeFreshPageInBackground(fresh: FreshOut, file: string, bytes: Uint8Array): boolean {
   if (fresh.files.has(file)) return false;
